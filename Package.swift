@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "pinpipe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pinpipe", targets: ["pinpipe"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.10.0"),
+    ],
+    targets: [
+        // Floor 0: module maps over the native libraries (found through pkg-config).
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // Floor 1: one bridge per native library or protocol.
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", log]),
+        .target(name: "Postgres", dependencies: ["CLibPQ", log]),
+        .target(name: "Systemd", dependencies: ["CSystemd", log]),
+        .target(name: "S3", dependencies: [
+            log,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "SampleData", dependencies: []),
+
+        // Floor 2: configuration and the pipeline.
+        .target(name: "PipelineConfig", dependencies: ["YAML"]),
+        .target(name: "Pipeline", dependencies: [
+            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", log,
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        ]),
+
+        // Floor 3: the executable (commands and wiring only).
+        .executableTarget(name: "pinpipe", dependencies: [
+            "Pipeline", "PipelineConfig", "Kafka", "Postgres", "S3", "Systemd", "SampleData", "YAML", log,
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", log]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport", log]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport", log]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport", log]),
+        .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipelineConfig", "TestSupport", log]),
+    ]
+)

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `pinpipe` command line: parses arguments, loads configuration and wires services. No logic lives here.
+@main
+struct Pinpipe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pinpipe",
+        abstract: "Streams the Pinterest tables from PostgreSQL through Kafka into S3.",
+        subcommands: [
+            RunCommand.self,
+            CheckConfigCommand.self,
+            VerifyCommand.self,
+            GenerateCommand.self,
+            DevBrokerCommand.self,
+        ],
+        defaultSubcommand: RunCommand.self
+    )
+}
