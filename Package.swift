@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // Floor 0: module maps over the native libraries (found through pkg-config).
@@ -58,7 +59,13 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", log]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport", log]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport", log]),
+        .testTarget(name: "S3Tests", dependencies: [
+            "S3", "TestSupport", log,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport", log]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipelineConfig", "TestSupport", log]),
