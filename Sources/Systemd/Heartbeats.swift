@@ -1,0 +1,47 @@
+import Synchronization
+
+/// The last loop turn of each long-running actor, for the watchdog.
+///
+/// Each actor registers under a name, then calls `beat(_:)` on every turn of its loop (one short lock). The
+/// watchdog supervisor asks which ones have not beaten for too long.
+public final class Heartbeats: Sendable {
+    private let lastBeats = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let clock = ContinuousClock()
+
+    public init() {}
+
+    /// Starts watching `name`; registering counts as a beat.
+    public func register(_ name: String) {
+        let now = clock.now
+        lastBeats.withLock { $0[name] = now }
+    }
+
+    /// Records a loop turn. Beats of unregistered names are ignored, so a late beat after `unregister` does
+    /// not resurrect a finished actor.
+    public func beat(_ name: String) {
+        let now = clock.now
+        lastBeats.withLock { beats in
+            if beats[name] != nil { beats[name] = now }
+        }
+    }
+
+    /// Stops watching `name` (its loop ended on purpose).
+    public func unregister(_ name: String) {
+        _ = lastBeats.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// The registered names.
+    public var names: [String] {
+        lastBeats.withLock { Array($0.keys) }.sorted()
+    }
+
+    /// How long ago each registered actor last beat, as seen at `now`.
+    public func ages(now: ContinuousClock.Instant) -> [String: Duration] {
+        lastBeats.withLock { beats in beats.mapValues { now - $0 } }
+    }
+
+    /// The names, sorted, whose last beat is strictly older than `olderThan` at `now`.
+    public func stale(olderThan: Duration, now: ContinuousClock.Instant) -> [String] {
+        ages(now: now).filter { $0.value > olderThan }.map(\.key).sorted()
+    }
+}
