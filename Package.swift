@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", log]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport", log]),
         .testTarget(name: "S3Tests", dependencies: [

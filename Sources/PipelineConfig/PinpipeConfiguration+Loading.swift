@@ -1,0 +1,198 @@
+import YAML
+
+extension PinpipeConfiguration {
+    /// Reads and validates a configuration file.
+    ///
+    /// Every error names the file, line, column and key path of the problem.
+    public static func load(file path: String) throws(ConfigError) -> PinpipeConfiguration {
+        let root: YAMLNode?
+        do {
+            root = try YAMLParser.parse(file: path)
+        } catch {
+            throw ConfigError(error)
+        }
+        return try decode(root, file: path)
+    }
+
+    /// Validates an already parsed document (`file` names it in errors).
+    public static func load(yaml text: String, file: String) throws(ConfigError) -> PinpipeConfiguration {
+        let root: YAMLNode?
+        do {
+            root = try YAMLParser.parse(string: text, fileName: file)
+        } catch {
+            throw ConfigError(error)
+        }
+        return try decode(root, file: file)
+    }
+
+    static func decode(_ root: YAMLNode?, file: String) throws(ConfigError) -> PinpipeConfiguration {
+        var reader = try ConfigReader(node: root, file: file, path: "")
+        var config = PinpipeConfiguration(file: file)
+
+        if let roles = try reader.stringList("roles") {
+            var parsed: Set<Role> = []
+            for role in roles {
+                guard let value = Role(rawValue: role) else {
+                    throw reader.error(.invalidValue, "roles", at: reader.node("roles"),
+                                       "\"\(role)\" is not a role (use produce, sink)")
+                }
+                parsed.insert(value)
+            }
+            if parsed.isEmpty {
+                throw reader.error(.invalidValue, "roles", at: reader.node("roles"), "at least one role is needed")
+            }
+            config.roles = parsed
+        }
+        config.stateDirectory = try reader.string("state_directory", default: config.stateDirectory)
+
+        var logging = try reader.section("logging")
+        config.logging.level = try logging.choice("level", default: config.logging.level)
+        config.logging.output = try logging.choice("output", default: config.logging.output)
+        config.logging.rateLimitWindow = try logging.duration("rate_limit_window", default: config.logging.rateLimitWindow)
+        try logging.finish()
+
+        var health = try reader.section("health")
+        config.health.statusInterval = try health.duration("status_interval", default: config.health.statusInterval,
+                                                           minimum: .milliseconds(100))
+        config.health.staleAfter = try health.duration("stale_after")
+        try health.finish()
+
+        var source = try reader.section("source")
+        config.source = try decodeSource(&source)
+        try source.finish()
+
+        var kafka = try reader.section("kafka")
+        config.kafka = try decodeKafka(&kafka)
+        try kafka.finish()
+
+        var s3 = try reader.section("s3")
+        config.s3 = try decodeS3(&s3, required: config.roles.contains(.sink))
+        try s3.finish()
+
+        try reader.finish()
+        return config
+    }
+
+    private static func decodeSource(_ reader: inout ConfigReader) throws(ConfigError) -> SourceConfiguration {
+        var source = SourceConfiguration()
+        source.mode = try reader.choice("mode", default: source.mode)
+        source.credentialsFile = try reader.string("credentials_file")
+        source.sslMode = try reader.choice("sslmode", default: source.sslMode)
+        source.sslRootCert = try reader.string("sslrootcert")
+        if source.sslMode == .verifyCA || source.sslMode == .verifyFull, source.sslRootCert == nil {
+            throw reader.error(.missingValue, "sslrootcert", at: reader.node("sslmode"),
+                               "sslmode \(source.sslMode.rawValue) needs sslrootcert (the CA file that signed the server)")
+        }
+        source.connectTimeout = try reader.duration("connect_timeout", default: source.connectTimeout, minimum: .seconds(1))
+        source.timeZone = try reader.string("time_zone")
+        source.fetchSize = try reader.int("fetch_size", default: source.fetchSize, range: 1...1_000_000)
+        source.pollInterval = try reader.duration("poll_interval", default: source.pollInterval, minimum: .milliseconds(10))
+        source.exitWhenDone = try reader.bool("exit_when_done", default: source.exitWhenDone)
+
+        var tables = try reader.section("tables")
+        source.tables = try TableSource.defaults.map { (table: TableSource) throws(ConfigError) -> TableSource in
+            var section = try tables.section(table.name)
+            var result = table
+            result.table = try section.string("table", default: table.table)
+            result.keyColumn = try section.string("key", default: table.keyColumn)
+            try section.finish()
+            return result
+        }
+        try tables.finish()
+
+        var emulate = try reader.section("emulate")
+        if emulate.has("seed") {
+            source.emulate.seed = try emulate.optionalInt("seed", range: 0...Int(UInt32.max)).map { UInt32($0) }
+        }
+        source.emulate.maxKey = try emulate.int("max_key", default: source.emulate.maxKey, range: 0...Int(Int32.max))
+        if let rate = try emulate.double("rate") {
+            guard rate > 0 else {
+                throw emulate.error(.invalidValue, "rate", at: emulate.node("rate"), "must be greater than 0 events per second")
+            }
+            source.emulate.rate = rate
+        }
+        source.emulate.limit = try emulate.optionalInt("limit", range: 1...Int.max)
+        try emulate.finish()
+
+        var reconnect = try reader.section("reconnect")
+        source.reconnect.initialDelay = try reconnect.duration("initial_delay", default: source.reconnect.initialDelay,
+                                                               minimum: .milliseconds(10))
+        source.reconnect.maxDelay = try reconnect.duration("max_delay", default: source.reconnect.maxDelay,
+                                                           minimum: source.reconnect.initialDelay)
+        source.reconnect.startupAttempts = try reconnect.int("startup_attempts", default: source.reconnect.startupAttempts,
+                                                             range: 1...1000)
+        try reconnect.finish()
+        return source
+    }
+
+    private static func decodeKafka(_ reader: inout ConfigReader) throws(ConfigError) -> KafkaSettings {
+        var kafka = KafkaSettings()
+        kafka.bootstrapServers = try reader.requiredString("bootstrap_servers", why: "host:port of at least one broker")
+        kafka.topicPrefix = try reader.requiredString("topic_prefix", why: "topics are <topic_prefix>.pin, .geo and .user")
+        kafka.createTopics = try reader.bool("create_topics", default: kafka.createTopics)
+        kafka.partitions = try reader.int("partitions", default: kafka.partitions, range: 1...10_000)
+        kafka.replicationFactor = try reader.int("replication_factor", default: kafka.replicationFactor, range: 1...32)
+        kafka.maxInFlight = try reader.int("max_in_flight", default: kafka.maxInFlight, range: 1...10_000_000)
+        kafka.groupID = try reader.string("group_id", default: kafka.groupID)
+        kafka.properties = try reader.stringMap("properties")
+        kafka.producerProperties = try reader.stringMap("producer_properties")
+        kafka.consumerProperties = try reader.stringMap("consumer_properties")
+        return kafka
+    }
+
+    private static func decodeS3(_ reader: inout ConfigReader, required: Bool) throws(ConfigError) -> S3SinkSettings {
+        var s3 = S3SinkSettings()
+        if required {
+            s3.bucket = try reader.requiredString("bucket", why: "the sink role writes objects to this bucket")
+        } else {
+            s3.bucket = try reader.string("bucket", default: "")
+        }
+        s3.region = try reader.string("region", default: s3.region)
+        s3.endpoint = try reader.string("endpoint")
+        if let endpoint = s3.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            throw reader.error(.invalidValue, "endpoint", at: reader.node("endpoint"),
+                               "\"\(endpoint)\" must start with http:// or https://")
+        }
+        s3.pathStyle = try reader.bool("path_style", default: s3.pathStyle)
+        s3.prefix = try reader.string("prefix", default: s3.prefix)
+        s3.profile = try reader.string("profile")
+        s3.instanceMetadataEndpoint = try reader.string("instance_metadata_endpoint")
+
+        var credentials = try reader.section("credentials")
+        if credentials.has("access_key_id") || credentials.has("secret_access_key") {
+            s3.staticCredentials = .init(
+                accessKeyID: try credentials.requiredString("access_key_id"),
+                secretAccessKey: try credentials.requiredString("secret_access_key"),
+                sessionToken: try credentials.string("session_token"))
+        }
+        _ = try credentials.string("session_token")
+        try credentials.finish()
+
+        var batch = try reader.section("batch")
+        s3.batch.maxRecords = try batch.int("max_records", default: s3.batch.maxRecords, range: 1...10_000_000)
+        s3.batch.maxBytes = try batch.byteSize("max_bytes", default: s3.batch.maxBytes, minimum: 1024)
+        s3.batch.maxAge = try batch.duration("max_age", default: s3.batch.maxAge, minimum: .milliseconds(100))
+        try batch.finish()
+
+        s3.multipartThreshold = try reader.byteSize("multipart_threshold", default: s3.multipartThreshold, minimum: 5 << 20)
+        s3.partSize = try reader.byteSize("part_size", default: s3.partSize, minimum: 5 << 20)
+        s3.gzip = try reader.bool("gzip", default: s3.gzip)
+        s3.timePartitioning = try reader.string("time_partitioning")
+        s3.channelCapacity = try reader.int("channel_capacity", default: s3.channelCapacity, range: 1...10_000_000)
+        s3.requestAttempts = try reader.int("request_attempts", default: s3.requestAttempts, range: 1...100)
+
+        var deadLetter = try reader.section("dead_letter")
+        let s3Prefix = try deadLetter.string("s3_prefix")
+        let kafkaTopic = try deadLetter.string("kafka_topic")
+        switch (s3Prefix, kafkaTopic) {
+        case (let prefix?, nil): s3.deadLetter = .s3Prefix(prefix)
+        case (nil, let topic?): s3.deadLetter = .kafkaTopic(topic)
+        case (nil, nil): break
+        case (_?, _?):
+            throw deadLetter.error(.invalidValue, "kafka_topic", at: deadLetter.node("kafka_topic"),
+                                   "set either s3_prefix or kafka_topic, not both")
+        }
+        try deadLetter.finish()
+        return s3
+    }
+}
