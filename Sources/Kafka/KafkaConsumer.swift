@@ -1,0 +1,228 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// A consumer-group member with explicit offset commits, eager rebalancing and a dedicated poll thread.
+///
+/// - Important: Call `close()` before dropping the last reference: it leaves the group and destroys the client.
+public final class KafkaConsumer: Sendable {
+    let handle: RDKafkaHandle
+    let context: RDKafkaClientContext
+    let state: ConsumerCallbackState
+    let configuration: KafkaConsumerConfiguration
+    let logger: Logger
+    /// Runs `rd_kafka_consumer_poll` (and therefore the rebalance callback) and the final close.
+    let pollWorker: BlockingWorker
+    /// Runs commits and broker queries, so they never need the poll thread (which may be inside a revocation).
+    let queryWorker: BlockingWorker
+    let closed = Atomic<Bool>(false)
+    /// An error met after some records of a poll were already taken; thrown by the next poll.
+    let deferredError = Mutex<KafkaError?>(nil)
+
+    /// Creates the client and subscribes to `configuration.topics`. `onRebalance` is called synchronously on the
+    /// poll thread BEFORE librdkafka applies an assignment change; for `.revoked` it may block while the
+    /// application finishes (and commits, from another thread) its work on those partitions.
+    public init(
+        configuration: KafkaConsumerConfiguration, logger: Logger,
+        onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil
+    ) throws(KafkaError) {
+        guard configuration.maxPollRecords > 0 else {
+            throw KafkaError(code: .invalidConfiguration, message: "maxPollRecords must be positive", isRetriable: false)
+        }
+        guard !configuration.topics.isEmpty else {
+            throw KafkaError(code: .invalidConfiguration, message: "no topics to consume", isRetriable: false)
+        }
+        let state = ConsumerCallbackState(onRebalance: onRebalance)
+        let context = RDKafkaClientContext(
+            logger: logger, bootstrapServers: configuration.bootstrapServers, consumer: state)
+        let rk = try RDKafkaConfiguration.makeClient(
+            type: RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties, context: context
+        ) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
+                guard let rk, let opaque else { return }
+                let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
+                KafkaConsumer.rebalance(rk, err, partitions, context)
+            }
+        }
+        rd_kafka_poll_set_consumer(rk)
+        let topics = configuration.topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) }
+        let list = RDKafkaPartitionList.make(topics)
+        let err = rd_kafka_subscribe(rk, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_destroy(rk)
+            throw KafkaError(err, handle: nil, context: "cannot subscribe to \(configuration.topics)")
+        }
+        self.handle = RDKafkaHandle(rk)
+        self.context = context
+        self.state = state
+        self.configuration = configuration
+        self.logger = logger
+        self.pollWorker = BlockingWorker(name: "pinpipe-kafka-consumer-poll")
+        self.queryWorker = BlockingWorker(name: "pinpipe-kafka-consumer-commit")
+        logger.info(
+            "Kafka consumer subscribed",
+            metadata: [
+                "kafka.bootstrap": "\(configuration.bootstrapServers)", "kafka.group": "\(configuration.groupID)",
+                "kafka.topics": "\(configuration.topics.joined(separator: ","))",
+            ])
+    }
+
+    /// Polls on the consumer's own thread; returns up to `maxPollRecords` records, possibly none after `timeout`.
+    /// Informational errors (partition EOF, a broker down, a transient metadata error) are logged, not thrown.
+    public func poll(timeout: Duration) async throws(KafkaError) -> [KafkaMessage] {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("poll") }
+        if let pending = deferredError.withLock({ error in defer { error = nil }; return error }) { throw pending }
+        let rk = handle
+        let maxRecords = configuration.maxPollRecords
+        let logger = logger
+        let batch = await pollWorker.run { () -> PollBatch in
+            KafkaConsumer.pollBatch(rk.pointer, timeout: timeout, maxRecords: maxRecords, logger: logger)
+        }
+        guard let batch else { throw .shutDown("poll") }
+        if let error = batch.error {
+            guard !batch.messages.isEmpty else { throw error }
+            deferredError.withLock { $0 = error }
+        }
+        return batch.messages
+    }
+
+    /// Stops fetching these partitions; the consumer stays in the group and `poll` keeps serving it.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try pauseResume(partitions, pause: true)
+    }
+
+    /// Fetches these partitions again, from the position after the last record returned by `poll`.
+    public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try pauseResume(partitions, pause: false)
+    }
+
+    /// The partitions currently assigned to this member.
+    public func assignment() -> [KafkaTopicPartition] { state.sortedAssignment }
+
+    /// Synchronously commits the given NEXT offsets (last processed + 1); resolves when the broker acknowledged.
+    /// Runs on its own thread, never the poll thread, so it may be called while a revocation handler blocks.
+    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("commit") }
+        let rk = handle
+        let result = await queryWorker.run { () -> KafkaError? in
+            let list = RDKafkaPartitionList.make(Array(offsets.keys), offsets: offsets)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_commit(rk.pointer, list, 0)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return KafkaError(err, handle: rk.pointer, context: "offset commit failed")
+            }
+            return RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: "offset commit failed")
+        }
+        guard let result else { throw .shutDown("commit") }
+        if let error = result { throw error }
+    }
+
+    /// The group's committed offsets (next offset to read); partitions without one are absent.
+    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError)
+        -> [KafkaTopicPartition: Int64]
+    {
+        guard !partitions.isEmpty else { return [:] }
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("committed") }
+        let rk = handle
+        let result = await queryWorker.run { () -> Result<[KafkaTopicPartition: Int64], KafkaError> in
+            let list = RDKafkaPartitionList.make(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_committed(rk.pointer, list, timeout.librdkafkaMilliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot read committed offsets"))
+            }
+            if let error = RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: "committed offsets") {
+                return .failure(error)
+            }
+            var offsets: [KafkaTopicPartition: Int64] = [:]
+            for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
+                offsets[element.partition] = element.offset
+            }
+            return .success(offsets)
+        }
+        guard let result else { throw .shutDown("committed") }
+        return try result.get()
+    }
+
+    /// Asks the partition leader for the low and high watermarks (the high one is the next offset to be written).
+    public func watermarks(_ partition: KafkaTopicPartition, timeout: Duration) async throws(KafkaError)
+        -> (low: Int64, high: Int64)
+    {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("watermarks") }
+        let rk = handle
+        let result = await queryWorker.run { () -> Result<Watermarks, KafkaError> in
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let err = rd_kafka_query_watermark_offsets(
+                rk.pointer, partition.topic, partition.partition, &low, &high, timeout.librdkafkaMilliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return .failure(
+                    KafkaError(
+                        err, handle: rk.pointer, context: "cannot query watermarks", topic: partition.topic,
+                        partition: partition.partition))
+            }
+            return .success(Watermarks(low: low, high: high))
+        }
+        guard let result else { throw .shutDown("watermarks") }
+        let marks = try result.get()
+        return (marks.low, marks.high)
+    }
+
+    /// Per assigned partition: the cached high watermark minus the position (no broker round trip). Partitions
+    /// whose position or watermark is not known yet (nothing fetched so far) are absent.
+    public func lag() -> [KafkaTopicPartition: Int64] {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { return [:] }
+        let assigned = state.sortedAssignment
+        guard !assigned.isEmpty else { return [:] }
+        let rk = handle.pointer
+        let list = RDKafkaPartitionList.make(assigned)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard rd_kafka_position(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var lags: [KafkaTopicPartition: Int64] = [:]
+        for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let err = rd_kafka_get_watermark_offsets(
+                rk, element.partition.topic, element.partition.partition, &low, &high)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+            lags[element.partition] = max(0, high - element.offset)
+        }
+        return lags
+    }
+
+    /// Leaves the group cleanly (the revocation handler runs on the poll thread) and destroys the client.
+    public func close() async {
+        guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        let rk = handle
+        let logger = logger
+        _ = await pollWorker.run {
+            let err = rd_kafka_consumer_close(rk.pointer)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.info("Kafka consumer close", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
+            }
+        }
+        await queryWorker.stopAndWait()
+        _ = await pollWorker.run { rd_kafka_destroy(rk.pointer) }
+        await pollWorker.stopAndWait()
+        logger.info("Kafka consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])
+    }
+
+    private func pauseResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown(pause ? "pause" : "resume") }
+        let rk = handle.pointer
+        let list = RDKafkaPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list)
+        let what = pause ? "cannot pause partitions" : "cannot resume partitions"
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, handle: rk, context: what) }
+        if let error = RDKafkaPartitionList.firstError(list, handle: rk, context: what) { throw error }
+    }
+}
+
+struct Watermarks: Sendable {
+    var low: Int64
+    var high: Int64
+}

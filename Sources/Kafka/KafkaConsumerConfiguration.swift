@@ -1,0 +1,40 @@
+/// A consumer-group member's settings.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// `host:port[,host:port…]`.
+    public var bootstrapServers: String
+    public var groupID: String
+    public var topics: [String]
+    /// Any librdkafka property, applied last (overrides the defaults below). Secret values are never logged.
+    public var properties: [String: String] = [:]
+    /// Upper bound on the records one `poll` returns.
+    public var maxPollRecords: Int = 2_000
+    /// `client.id` reported to the brokers.
+    public var clientID: String = "pinpipe"
+
+    public init(
+        bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:],
+        maxPollRecords: Int = 2_000
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID
+        self.topics = topics
+        self.properties = properties
+        self.maxPollRecords = maxPollRecords
+    }
+
+    /// Defaults: offsets are committed only explicitly (`commit`), never stored automatically, and a group
+    /// without committed offsets starts from the earliest record.
+    var librdkafkaProperties: [(String, String)] {
+        var list: [(String, String)] = [
+            ("bootstrap.servers", bootstrapServers),
+            ("client.id", clientID),
+            ("group.id", groupID),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "false"),
+        ]
+        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return list
+    }
+}

@@ -1,0 +1,307 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// An idempotent (`acks=all`) Kafka producer with bounded in-flight records and per-record delivery callbacks.
+///
+/// - Important: Call `shutdown(timeout:)` before dropping the last reference: it flushes, stops the poll thread
+///   and destroys the librdkafka client. Records still unacknowledged then get a delivery error.
+public final class KafkaProducer: Sendable {
+    let handle: RDKafkaHandle
+    let context: RDKafkaClientContext
+    let state: ProducerCallbackState
+    let configuration: KafkaProducerConfiguration
+    let logger: Logger
+    let admin: BlockingWorker
+    private let pollThreadFinished = DispatchSemaphore(value: 0)
+    private let shutdownStarted = Atomic<Bool>(false)
+
+    /// Creates the client (defaults `acks=all`, `enable.idempotence=true`; `configuration.properties` override
+    /// them) and starts its poll thread.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        guard configuration.maxInFlight > 0 else {
+            throw KafkaError(code: .invalidConfiguration, message: "maxInFlight must be positive", isRetriable: false)
+        }
+        let state = ProducerCallbackState(maxInFlight: configuration.maxInFlight)
+        let context = RDKafkaClientContext(
+            logger: logger, bootstrapServers: configuration.bootstrapServers, producer: state)
+        let handle = try RDKafkaConfiguration.makeClient(
+            type: RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties, context: context
+        ) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { rk, message, opaque in
+                guard let message, let opaque, let record = message.pointee._private else { return }
+                let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
+                let box = Unmanaged<DeliveryBox>.fromOpaque(record).takeRetainedValue()
+                let m = message.pointee
+                if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    box.onDelivery(.success(KafkaDeliveryReport(topic: box.topic, partition: m.partition, offset: m.offset)))
+                } else {
+                    var error = KafkaError(
+                        m.err, handle: rk, context: "delivery failed", topic: box.topic, partition: m.partition)
+                    if !error.isFatal, let rk, let fatal = KafkaError.fatal(of: rk) {
+                        error.isFatal = true
+                        error.isRetriable = false
+                        error.message += " (client fatal error \(fatal.code.name): \(fatal.message))"
+                    }
+                    box.onDelivery(.failure(error))
+                }
+                context.producer?.releaseSlot()
+            }
+        }
+        self.handle = RDKafkaHandle(handle)
+        self.context = context
+        self.state = state
+        self.configuration = configuration
+        self.logger = logger
+        self.admin = BlockingWorker(name: "pinpipe-kafka-admin")
+        let thread = Thread { [self] in pollLoop() }
+        thread.name = "pinpipe-kafka-producer-poll"
+        thread.start()
+        logger.info(
+            "Kafka producer started",
+            metadata: [
+                "kafka.bootstrap": "\(configuration.bootstrapServers)", "kafka.maxInFlight": "\(configuration.maxInFlight)",
+            ])
+    }
+
+    /// Records handed to librdkafka whose delivery report has not arrived yet.
+    public var inFlight: Int { state.window.withLock { $0.inFlight } }
+
+    /// The most records that were ever in flight at once (never above `maxInFlight`).
+    public var maxObservedInFlight: Int { state.window.withLock { $0.highWatermark } }
+
+    /// Enqueues one record; suspends (never drops, never grows without bound) while `maxInFlight` records are
+    /// unacknowledged. `onDelivery` is called exactly once, on the poll thread, with the partition and offset or
+    /// a typed error. A full local queue (`QUEUE_FULL`) is retried internally.
+    public func produce(
+        topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
+        onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+    ) async throws(KafkaError) {
+        state.activeEnqueues.add(1, ordering: .sequentiallyConsistent)
+        defer { state.activeEnqueues.subtract(1, ordering: .sequentiallyConsistent) }
+        guard !state.closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("produce") }
+        try await acquireSlot()
+        let rkt: OpaquePointer
+        do throws(KafkaError) {
+            rkt = try topicHandle(topic)
+        } catch {
+            state.releaseSlot()
+            throw error
+        }
+        let box = Unmanaged.passRetained(DeliveryBox(topic: topic, onDelivery: onDelivery))
+        var backoff = 1
+        while true {
+            let err = enqueue(rkt: rkt, key: key, value: value, headers: headers, opaque: box.toOpaque())
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled
+                && !state.stopRequested.load(ordering: .relaxed)
+            {
+                // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for acks.
+                try? await Task.sleep(for: .milliseconds(backoff))
+                backoff = min(backoff * 2, 50)
+                continue
+            }
+            box.release()
+            state.releaseSlot()
+            throw KafkaError(err, handle: handle.pointer, context: "cannot enqueue a record", topic: topic)
+        }
+    }
+
+    /// `produce`, then waits for the record's delivery report.
+    public func send(
+        topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = []
+    ) async throws(KafkaError) -> KafkaDeliveryReport {
+        let promise = DeliveryPromise()
+        try await produce(topic: topic, key: key, value: value, headers: headers) { promise.fulfill($0) }
+        return try await promise.wait().get()
+    }
+
+    /// Waits until every record enqueued so far is acknowledged (or failed). Runs `rd_kafka_flush` on the poll
+    /// thread, so delivery callbacks stay on that one thread.
+    public func flush(timeout: Duration) async throws(KafkaError) {
+        guard !state.stopRequested.load(ordering: .sequentiallyConsistent) else { throw .shutDown("flush") }
+        let deadline = ContinuousClock.now + timeout
+        let drained = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            state.flushRequests.withLock {
+                $0.append(.init(deadline: deadline, continuation: continuation))
+            }
+        }
+        guard drained else {
+            throw KafkaError(
+                code: .timedOut,
+                message: "flush did not complete within \(timeout): \(inFlight) record(s) still unacknowledged"
+                    + lastErrorSuffix)
+        }
+    }
+
+    /// Flushes (up to `timeout`), stops the poll thread and destroys the client. Records still unacknowledged
+    /// afterwards are purged: their `onDelivery` gets a `_PURGE_*` error. Idempotent.
+    public func shutdown(timeout: Duration) async {
+        guard !shutdownStarted.exchange(true, ordering: .sequentiallyConsistent) else {
+            await waitForPollThread()
+            return
+        }
+        do {
+            try await flush(timeout: timeout)
+        } catch {
+            logger.info("Kafka producer flush before shutdown incomplete", metadata: ["kafka.error": "\(error)"])
+        }
+        state.stopRequested.store(true, ordering: .sequentiallyConsistent)
+        await waitForPollThread()
+        await admin.stopAndWait()
+        logger.info("Kafka producer shut down")
+    }
+
+    var lastErrorSuffix: String {
+        context.lastError.map { " (last client error: \($0.code.name): \($0.message))" } ?? ""
+    }
+
+    private func waitForPollThread() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [pollThreadFinished] in
+                pollThreadFinished.wait()
+                pollThreadFinished.signal()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func acquireSlot() async throws(KafkaError) {
+        if state.window.withLock({ $0.tryAcquire() }) { return }
+        let acquired = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let result = state.window.withLock { $0.acquire(orEnqueue: continuation) }
+            switch result {
+            case .acquired: continuation.resume(returning: true)
+            case .closed: continuation.resume(returning: false)
+            case .wait: break
+            }
+        }
+        guard acquired else { throw .shutDown("produce") }
+    }
+
+    private func topicHandle(_ topic: String) throws(KafkaError) -> OpaquePointer {
+        let rk = handle.pointer
+        let cached = state.topics.withLock { topics -> RDKafkaHandle? in
+            if let existing = topics[topic] { return existing }
+            guard let rkt = rd_kafka_topic_new(rk, topic, nil) else { return nil }
+            topics[topic] = RDKafkaHandle(rkt)
+            return RDKafkaHandle(rkt)
+        }
+        guard let cached else {
+            throw KafkaError(rd_kafka_last_error(), handle: rk, context: "invalid topic", topic: topic)
+        }
+        return cached.pointer
+    }
+
+    /// One `rd_kafka_produceva` call; librdkafka copies key, value and headers (`RD_KAFKA_MSG_F_COPY`).
+    private func enqueue(
+        rkt: OpaquePointer, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader], opaque: UnsafeMutableRawPointer
+    ) -> rd_kafka_resp_err_t {
+        let rk = handle.pointer
+        return value.withUnsafeBytes { valueBytes in
+            withOptionalBytes(key) { keyBytes in
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 5 + headers.count) { vus in
+                    var count = 0
+                    func add(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                        var vu = rd_kafka_vu_t()
+                        vu.vtype = type
+                        fill(&vu)
+                        vus.initializeElement(at: count, to: vu)
+                        count += 1
+                    }
+                    add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = rkt }
+                    add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                    add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+                    add(RD_KAFKA_VTYPE_VALUE) {
+                        $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
+                        $0.u.mem.size = valueBytes.count
+                    }
+                    if let keyBytes {
+                        add(RD_KAFKA_VTYPE_KEY) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                            $0.u.mem.size = keyBytes.count
+                        }
+                    }
+                    // Header names and values are rare and small: copy them to C memory for the call.
+                    var allocations: [UnsafeMutableRawPointer] = []
+                    defer { allocations.forEach { free($0) } }
+                    for header in headers {
+                        let name = strdup(header.key)!
+                        allocations.append(UnsafeMutableRawPointer(name))
+                        let bytes = malloc(max(1, header.value.count))!
+                        allocations.append(bytes)
+                        header.value.withUnsafeBytes { source in
+                            if let base = source.baseAddress { bytes.copyMemory(from: base, byteCount: source.count) }
+                        }
+                        add(RD_KAFKA_VTYPE_HEADER) {
+                            $0.u.header.name = UnsafePointer(name)
+                            $0.u.header.val = UnsafeRawPointer(bytes)
+                            $0.u.header.size = header.value.count
+                        }
+                    }
+                    defer { vus.baseAddress!.deinitialize(count: count) }
+                    guard let error = rd_kafka_produceva(rk, vus.baseAddress, count) else {
+                        return RD_KAFKA_RESP_ERR_NO_ERROR
+                    }
+                    let code = rd_kafka_error_code(error)
+                    rd_kafka_error_destroy(error)
+                    return code
+                }
+            }
+        }
+    }
+
+    /// The poll thread: serves delivery reports, flush requests and, on shutdown, the teardown.
+    private func pollLoop() {
+        let rk = handle.pointer
+        while !state.stopRequested.load(ordering: .sequentiallyConsistent) {
+            if state.flushRequests.withLock({ $0.isEmpty }) {
+                rd_kafka_poll(rk, 100)
+                continue
+            }
+            let err = rd_kafka_flush(rk, 100)
+            let now = ContinuousClock.now
+            let finished = state.flushRequests.withLock { requests -> [(ProducerCallbackState.FlushRequest, Bool)] in
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    defer { requests.removeAll() }
+                    return requests.map { ($0, true) }
+                }
+                let expired = requests.filter { $0.deadline <= now }
+                requests.removeAll { $0.deadline <= now }
+                return expired.map { ($0, false) }
+            }
+            for (request, drained) in finished { request.continuation.resume(returning: drained) }
+        }
+        teardown()
+        pollThreadFinished.signal()
+    }
+
+    private func teardown() {
+        let rk = handle.pointer
+        state.closed.store(true, ordering: .sequentiallyConsistent)
+        for waiter in state.window.withLock({ $0.close() }) { waiter.resume(returning: false) }
+        while state.activeEnqueues.load(ordering: .sequentiallyConsistent) > 0 { usleep(1000) }
+        // Whatever is still queued or in flight fails with _PURGE_QUEUE/_PURGE_INFLIGHT, so every onDelivery runs.
+        let purge = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+        if purge != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.debug("purge failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(purge)))"])
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while rd_kafka_outq_len(rk) > 0 && ContinuousClock.now < deadline { rd_kafka_poll(rk, 50) }
+        let flushes = state.flushRequests.withLock { requests in
+            defer { requests.removeAll() }
+            return requests
+        }
+        for request in flushes { request.continuation.resume(returning: false) }
+        for (_, rkt) in state.topics.withLock({ $0 }) { rd_kafka_topic_destroy(rkt.pointer) }
+        state.topics.withLock { $0.removeAll() }
+        rd_kafka_destroy(rk)
+    }
+}
+
+/// Calls `body` with the bytes of `array`, or with `nil` when there is no array.
+func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBytes { body($0) }
+}

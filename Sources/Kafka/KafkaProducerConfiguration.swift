@@ -1,0 +1,33 @@
+/// How to reach the cluster and how much may be in flight.
+public struct KafkaProducerConfiguration: Sendable {
+    /// `host:port[,host:port…]`.
+    public var bootstrapServers: String
+    /// Any librdkafka property (e.g. `security.protocol`, `sasl.mechanism`, `sasl.username`, `sasl.password`
+    /// for MSK), applied after the bridge's defaults so they override them. Secret values are never logged.
+    public var properties: [String: String] = [:]
+    /// Bound on records handed to librdkafka and not yet acknowledged; `produce` suspends at the bound.
+    public var maxInFlight: Int = 100_000
+    /// `client.id` reported to the brokers.
+    public var clientID: String = "pinpipe"
+
+    public init(bootstrapServers: String, properties: [String: String] = [:], maxInFlight: Int = 100_000) {
+        self.bootstrapServers = bootstrapServers
+        self.properties = properties
+        self.maxInFlight = maxInFlight
+    }
+
+    /// The bridge's defaults followed by the caller's overrides, in the order they are applied.
+    var librdkafkaProperties: [(String, String)] {
+        var list: [(String, String)] = [
+            ("bootstrap.servers", bootstrapServers),
+            ("client.id", clientID),
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("linger.ms", "5"),
+            // The in-flight window bounds the local queue already; keep librdkafka's own limit out of its way.
+            ("queue.buffering.max.messages", String(max(1, min(maxInFlight, 10_000_000)))),
+        ]
+        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return list
+    }
+}

@@ -1,0 +1,81 @@
+import CRdKafka
+import Synchronization
+
+/// The producer state that the poll thread (delivery callback, flush, teardown) and `produce` share.
+final class ProducerCallbackState: Sendable {
+    typealias Waiter = CheckedContinuation<Bool, Never>
+
+    /// A `flush` caller waiting for the poll thread to drain the queue.
+    struct FlushRequest: Sendable {
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    let window: Mutex<InFlightWindow<Waiter>>
+    let flushRequests = Mutex<[FlushRequest]>([])
+    /// Set by `shutdown`: the poll thread leaves its loop and tears the client down.
+    let stopRequested = Atomic<Bool>(false)
+    /// Set before teardown: `produce` refuses new records.
+    let closed = Atomic<Bool>(false)
+    /// `produce` calls between their closed-check and the end of `rd_kafka_produceva`; teardown waits for 0.
+    let activeEnqueues = Atomic<Int>(0)
+    /// `rd_kafka_topic_t` handles by name, destroyed at teardown.
+    let topics = Mutex<[String: RDKafkaHandle]>([:])
+
+    init(maxInFlight: Int) {
+        window = Mutex(InFlightWindow(limit: maxInFlight))
+    }
+
+    /// Frees one in-flight slot and hands it to the oldest parked `produce`, if any.
+    func releaseSlot() {
+        if let waiter = window.withLock({ $0.release() }) {
+            waiter.resume(returning: true)
+        }
+    }
+}
+
+/// What the delivery callback needs to know about one record; passed to librdkafka as the message opaque
+/// (retained on enqueue, released exactly once in the delivery callback or on enqueue failure).
+final class DeliveryBox: Sendable {
+    let topic: String
+    let onDelivery: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+
+    init(topic: String, onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void) {
+        self.topic = topic
+        self.onDelivery = onDelivery
+    }
+}
+
+/// One `send` waiting for its delivery report: the report may arrive before or after the caller suspends.
+final class DeliveryPromise: Sendable {
+    private enum State {
+        case pending
+        case waiting(CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>)
+        case done(Result<KafkaDeliveryReport, KafkaError>)
+    }
+
+    private let state = Mutex(State.pending)
+
+    func fulfill(_ result: Result<KafkaDeliveryReport, KafkaError>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>? in
+            if case .waiting(let continuation) = state {
+                state = .done(result)
+                return continuation
+            }
+            state = .done(result)
+            return nil
+        }
+        waiter?.resume(returning: result)
+    }
+
+    func wait() async -> Result<KafkaDeliveryReport, KafkaError> {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Result<KafkaDeliveryReport, KafkaError>? in
+                if case .done(let result) = state { return result }
+                state = .waiting(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

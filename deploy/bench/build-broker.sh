@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds a "big" librdkafka 2.0.2 for benchmark-sized mock brokers.
+#
+# Debian's librdkafka keeps only the newest 5 MiB / 100,000 message sets per mock-cluster partition
+# (hard-coded in rd_kafka_mock_partition_init, src/rdkafka_mock.c) and silently drops anything older,
+# which loses data at benchmark volumes. This script fetches Debian's own source package, raises both
+# limits, builds only the shared library and installs it to
+#   ${PINPIPE_DEV_DIR:-<repo>/.dev}/librdkafka-big/lib/librdkafka.so.1
+# Run the broker with it:
+#   LD_LIBRARY_PATH=<that lib dir> pinpipe dev-broker --brokers 1 --partitions 3 --topics a,b,c
+#
+# Idempotent: does nothing when the installed library already carries the requested limits.
+# Environment: PINPIPE_DEV_DIR, PINPIPE_MOCK_MAX_BYTES (default 8 GiB), PINPIPE_MOCK_MAX_SETS (default 50,000,000),
+# FORCE=1 to rebuild. Needs root only to add a deb-src entry for bookworm when none is configured.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+dev_dir="${PINPIPE_DEV_DIR:-$repo_root/.dev}"
+max_bytes="${PINPIPE_MOCK_MAX_BYTES:-8589934592}"
+max_sets="${PINPIPE_MOCK_MAX_SETS:-50000000}"
+version="2.0.2"
+
+prefix="$dev_dir/librdkafka-big"
+lib="$prefix/lib/librdkafka.so.1"
+stamp="$prefix/lib/limits"
+work="$prefix/build"
+want="librdkafka $version max_size=$max_bytes max_cnt=$max_sets"
+
+log() { printf 'build-broker: %s\n' "$*" >&2; }
+
+if [[ "${FORCE:-0}" != 1 && -f "$lib" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "up to date: $lib ($want)"
+    echo "$prefix/lib"
+    exit 0
+fi
+
+[[ "$max_bytes" =~ ^[0-9]+$ && "$max_sets" =~ ^[0-9]+$ ]] || { log "limits must be integers"; exit 2; }
+
+# 1. Debian's source package (needs a deb-src entry; add one for bookworm main if there is none).
+mkdir -p "$work"
+cd "$work"
+srcdir="$(find . -maxdepth 1 -type d -name "librdkafka-$version*" | head -n1 || true)"
+if [[ -z "$srcdir" ]]; then
+    if ! apt-get source --print-uris "librdkafka=$version-1" >/dev/null 2>&1; then
+        list=/etc/apt/sources.list.d/pinpipe-deb-src.sources
+        log "adding $list (deb-src for bookworm main)"
+        cat >"$list" <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+        # Update only the new source list so other lists are left alone.
+        apt-get update -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- \
+            -o APT::Get::List-Cleanup=0 >&2
+    fi
+    log "apt-get source librdkafka=$version-1"
+    apt-get source "librdkafka=$version-1" >&2
+    srcdir="$(find . -maxdepth 1 -type d -name "librdkafka-$version*" | head -n1)"
+fi
+cd "$srcdir"
+
+# 2. Raise the two per-partition retention limits (re-applied from the pristine line on every run).
+mock=src/rdkafka_mock.c
+[[ -f "$mock.orig" ]] || cp "$mock" "$mock.orig"
+cp "$mock.orig" "$mock"
+grep -q 'mpart->max_size = 1024 \* 1024 \* 5;' "$mock" || { log "unexpected $mock: max_size line not found"; exit 1; }
+grep -q 'mpart->max_cnt  = 100000;' "$mock" || { log "unexpected $mock: max_cnt line not found"; exit 1; }
+sed -i \
+    -e "s/mpart->max_size = 1024 \* 1024 \* 5;/mpart->max_size = (size_t)${max_bytes}ULL;/" \
+    -e "s/mpart->max_cnt  = 100000;/mpart->max_cnt  = ${max_sets};/" \
+    "$mock"
+grep -n 'mpart->max_size =\|mpart->max_cnt  =' "$mock" >&2
+
+# 3. Configure (only what is installed, never downloads) and build just the shared library.
+if [[ ! -f Makefile.config ]]; then
+    ./configure --no-download --disable-lz4-ext --disable-gssapi --disable-curl >&2
+fi
+make -C src -j"$(nproc)" librdkafka.so.1 >&2
+
+# 4. Install.
+mkdir -p "$prefix/lib"
+install -m 0644 src/librdkafka.so.1 "$lib.tmp"
+mv -f "$lib.tmp" "$lib"
+echo "$want" >"$stamp"
+log "installed $lib ($want)"
+echo "$prefix/lib"
