@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+
+extension S3Client {
+    /// Stores `body` under `key`, with `Content-MD5` and the signed SHA-256 of the payload; bodies of at least
+    /// `multipartThreshold` bytes go up in parts (aborted if the upload fails). Retries per the policy.
+    public func putObject(
+        bucket: String, key: String, body: [UInt8], contentType: String = "application/json",
+        contentEncoding: String? = nil, metadata: [String: String] = [:]
+    ) async throws(S3Error) -> S3PutResult {
+        if body.count >= configuration.multipartThreshold, body.count > configuration.partSize {
+            return try await multipartUpload(
+                bucket: bucket, key: key, body: body, contentType: contentType, contentEncoding: contentEncoding,
+                metadata: metadata)
+        }
+        var request = S3Request(operation: "PutObject", method: "PUT", bucket: bucket, key: key)
+        request.headers = Self.objectHeaders(contentType: contentType, contentEncoding: contentEncoding, metadata: metadata)
+        attachBody(body[...], buffer: ByteBuffer(bytes: body), to: &request)
+        let response = try await perform(request)
+        return S3PutResult(etag: response.etag, versionID: response.header("x-amz-version-id"))
+    }
+
+    /// Reads an object: body, user metadata and ETag.
+    public func getObject(bucket: String, key: String) async throws(S3Error) -> S3Object {
+        var request = S3Request(operation: "GetObject", method: "GET", bucket: bucket, key: key)
+        request.maxResponseBytes = Int(Int32.max)
+        let response = try await perform(request)
+        var info = Self.objectInfo(response)
+        info.size = response.body.count
+        return S3Object(body: response.body, info: info)
+    }
+
+    /// Reads an object's headers without its body.
+    public func headObject(bucket: String, key: String) async throws(S3Error) -> S3ObjectInfo {
+        var request = S3Request(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key)
+        request.readsBody = false
+        return Self.objectInfo(try await perform(request))
+    }
+
+    /// Deletes an object (S3 answers success for a key that does not exist).
+    public func deleteObject(bucket: String, key: String) async throws(S3Error) {
+        _ = try await perform(S3Request(operation: "DeleteObject", method: "DELETE", bucket: bucket, key: key))
+    }
+
+    // MARK: Helpers
+
+    static func objectHeaders(contentType: String, contentEncoding: String?, metadata: [String: String])
+        -> [(String, String)]
+    {
+        var headers = [("Content-Type", contentType)]
+        if let contentEncoding { headers.append(("Content-Encoding", contentEncoding)) }
+        for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            headers.append(("x-amz-meta-" + name.lowercased(), value))
+        }
+        return headers
+    }
+
+    /// Sets the body (a view of `buffer`, no copy), its SHA-256 and its Content-MD5, both hashed from `bytes`
+    /// in place.
+    func attachBody(_ bytes: ArraySlice<UInt8>, buffer: ByteBuffer, to request: inout S3Request) {
+        var md5 = PayloadDigest.md5Base64(bytes)
+        if testHooks.corruptContentMD5 { md5 = PayloadDigest.md5Base64(Array("corrupted".utf8)) }
+        request.headers.append(("Content-MD5", md5))
+        request.payloadSHA256 = PayloadDigest.sha256Hex(bytes)
+        request.body = buffer
+    }
+
+    static func objectInfo(_ response: S3Response) -> S3ObjectInfo {
+        S3ObjectInfo(
+            size: response.header("Content-Length").flatMap { Int($0) } ?? response.body.count,
+            etag: response.etag, contentType: response.header("Content-Type"),
+            contentEncoding: response.header("Content-Encoding"), metadata: response.metadata,
+            lastModified: response.header("Last-Modified").flatMap(S3DateParsing.httpDate))
+    }
+}
