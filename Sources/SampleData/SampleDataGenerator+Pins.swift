@@ -2,7 +2,9 @@ extension SampleDataGenerator {
     /// The pin row of key `key`.
     public func pin(at key: Int) -> PinRow {
         var rng = SplitMix64(seed: seed, key: UInt64(truncatingIfNeeded: key), stream: SampleStream.pin)
-        let category = Self.drawCategory(&rng)
+        let ordinal = rng.pick(Self.categoryTable)
+        let category = Self.categories[ordinal]
+        let vocabulary = Self.vocabulary[ordinal]
 
         let kindDraw = rng.unit()
         let kind = kindDraw < 0.86 ? PinVocabulary.image : (kindDraw < 0.945 ? PinVocabulary.story : PinVocabulary.video)
@@ -10,7 +12,7 @@ extension SampleDataGenerator {
         let failedStory = kind == PinVocabulary.story && rng.chance(0.55)
 
         let uniqueID = Self.uuid(&rng)
-        let subject = rng.pick(category.subjects)
+        let subject = rng.pick(vocabulary.subjects)
 
         let title: String
         if failedStory ? rng.chance(0.7) : rng.chance(0.009) {
@@ -55,7 +57,7 @@ extension SampleDataGenerator {
         } else if rng.chance(0.003) {
             tagList = ""
         } else {
-            tagList = Self.tags(category, &rng)
+            tagList = Self.tags(vocabulary.tags, &rng)
         }
 
         let imageFailed = failedStory ? rng.chance(0.5) : rng.chance(0.008)
@@ -65,15 +67,18 @@ extension SampleDataGenerator {
         return PinRow(
             index: key, uniqueID: uniqueID, title: title, description: description, posterName: posterName,
             followerCount: followerCount, tagList: tagList, isImageOrVideo: kind, imageSource: imageSource,
-            downloaded: downloaded, saveLocation: category.saveLocation, category: category.rawValue)
+            downloaded: downloaded, saveLocation: vocabulary.saveLocation, category: vocabulary.name)
     }
 
-    private static let categoryTable: [PinCategory] = PinCategory.allCases.flatMap {
-        repeatElement($0, count: $0.weight)
-    }
+    /// Per-category words, computed once (the enum's computed properties build new arrays on every call).
+    private static let vocabulary: [(name: String, saveLocation: String, subjects: [String], tags: [String])] =
+        PinCategory.allCases.map { ($0.rawValue, $0.saveLocation, $0.subjects, $0.tags) }
 
-    static func drawCategory(_ rng: inout SplitMix64) -> PinCategory {
-        rng.pick(categoryTable)
+    private static let categories = PinCategory.allCases
+
+    /// Category ordinals, each repeated by its weight, so that one uniform draw picks a weighted category.
+    private static let categoryTable: [Int] = PinCategory.allCases.enumerated().flatMap {
+        repeatElement($0.offset, count: $0.element.weight)
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -115,14 +120,19 @@ extension SampleDataGenerator {
     }
 
     /// Three to six distinct tags of the category, comma separated.
-    static func tags(_ category: PinCategory, _ rng: inout SplitMix64) -> String {
-        let all = category.tags
+    static func tags(_ all: [String], _ rng: inout SplitMix64) -> String {
         let count = 3 + rng.below(4)
-        var chosen: [Int] = []
-        while chosen.count < count {
+        var used: UInt64 = 0
+        var text = ""
+        var chosen = 0
+        while chosen < count {
             let i = rng.below(all.count)
-            if !chosen.contains(i) { chosen.append(i) }
+            guard used & (1 << UInt64(i)) == 0 else { continue }
+            used |= 1 << UInt64(i)
+            if chosen > 0 { text += "," }
+            text += all[i]
+            chosen += 1
         }
-        return chosen.map { all[$0] }.joined(separator: ",")
+        return text
     }
 }

@@ -11,11 +11,14 @@ public struct SampleDataGenerator: Sendable {
 
     public let seed: UInt64
     public let rows: Int
+    /// The person pool, built once per generator (a few milliseconds) because every pin and user row needs it.
+    let persons: [SamplePerson]
 
     public init(seed: UInt64 = SampleDataGenerator.defaultSeed, rows: Int = SampleDataGenerator.defaultRows) {
         precondition(rows >= 0, "rows must not be negative")
         self.seed = seed
         self.rows = rows
+        persons = (0..<SamplePerson.poolSize).map { SamplePerson(seed: seed, number: $0) }
     }
 
     /// The keys of the data set, `0..<rows`.
@@ -36,7 +39,7 @@ public struct SampleDataGenerator: Sendable {
     /// The person behind key `key` (several keys share a person).
     func person(at key: Int) -> SamplePerson {
         var rng = SplitMix64(seed: seed, key: UInt64(truncatingIfNeeded: key), stream: SampleStream.personPick)
-        return SamplePerson(seed: seed, number: rng.below(SamplePerson.poolSize))
+        return persons[rng.below(SamplePerson.poolSize)]
     }
 
     /// Encodes the rows of `table` for `keys` into `buffer`, one line each (CSV records or JSON Lines).

@@ -93,9 +93,11 @@ public struct SampleOutputBuffer: Sendable {
         var text = text
         text.withUTF8 { utf8 in
             var needsQuotes = utf8.isEmpty
-            if !needsQuotes {
-                for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D || b == 0x5C {
-                    needsQuotes = true
+            var hasQuote = false
+            for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D || b == 0x5C {
+                needsQuotes = true
+                if b == 0x22 {
+                    hasQuote = true
                     break
                 }
             }
@@ -104,9 +106,16 @@ public struct SampleOutputBuffer: Sendable {
                 return
             }
             bytes.append(0x22)
-            for b in utf8 {
-                if b == 0x22 { bytes.append(0x22) }
-                bytes.append(b)
+            if hasQuote {
+                var start = 0
+                for i in 0..<utf8.count where utf8[i] == 0x22 {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...i]))
+                    bytes.append(0x22)
+                    start = i + 1
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+            } else {
+                bytes.append(contentsOf: utf8)
             }
             bytes.append(0x22)
         }

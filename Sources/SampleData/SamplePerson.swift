@@ -21,8 +21,8 @@ struct SamplePerson: Sendable, Equatable {
     static let poolSize = 2_500
 
     /// log10 of the median follower count before the age and joining-year shifts, and the spread.
-    static let baseLog10Followers = 4.0
-    static let spreadLog10Followers = 1.05
+    static let baseLog10Followers = 3.95
+    static let spreadLog10Followers = 1.15
     /// The largest follower count (the original's maximum is about 15M).
     static let maximumFollowers = 15_000_000
     private static let maximumLog10 = 7.176_091  // log10(15,000,000)
