@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Floor 1: one bridge per native library or protocol.
         .target(name: "YAML", dependencies: ["CYAML"]),
@@ -36,11 +37,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SampleData", dependencies: []),
+        .target(name: "Gzip", dependencies: ["CZlib"]),
 
         // Floor 2: configuration and the pipeline.
         .target(name: "PipelineConfig", dependencies: ["YAML"]),
         .target(name: "Pipeline", dependencies: [
-            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", log,
+            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", log,
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),

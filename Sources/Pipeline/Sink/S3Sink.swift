@@ -1,0 +1,150 @@
+import Kafka
+import Logging
+import PipelineConfig
+import Synchronization
+import Systemd
+
+/// Records handed from the topic consumer to the sink, stamped with the consumer's assignment epoch.
+public struct SinkInput: Sendable {
+    public var messages: [KafkaMessage]
+    public var epoch: UInt64
+
+    public init(messages: [KafkaMessage], epoch: UInt64) {
+        self.messages = messages
+        self.epoch = epoch
+    }
+}
+
+/// The S3 sink actor: turns records into per-partition JSON Lines batches and stores them, committing each
+/// partition's offsets right after its object is stored.
+public final class S3Sink: Sendable {
+    private let context: SinkContext
+    private let deadLetter: any DeadLetterWriter
+    private let heartbeats: Heartbeats
+    private let timePath: TimePathFormatter?
+    private let writers = Mutex<[KafkaTopicPartition: PartitionWriter]>([:])
+    /// The epoch at which each partition was last revoked; older records of it are stale.
+    private let revokedAt = Mutex<[KafkaTopicPartition: UInt64]>([:])
+    static let actorName = "sink"
+
+    public init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
+                deadLetter: any DeadLetterWriter, stats: PipelineStats, heartbeats: Heartbeats, hooks: TestHooks,
+                logger: Logger, onFatal: @escaping @Sendable () -> Void) {
+        self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer, stats: stats,
+                                   logger: logger, hooks: hooks, onFatal: onFatal)
+        self.deadLetter = deadLetter
+        self.heartbeats = heartbeats
+        self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
+    }
+
+    /// The first error that stopped the sink for good (403, missing bucket, …).
+    public var fatalError: (any Error)? { context.fatalError }
+
+    /// Consumes `input` until it ends, then stores and commits every open batch. Throws the fatal error, if any.
+    public func run<Input: AsyncSequence & Sendable>(input: Input) async throws where Input.Element == SinkInput {
+        heartbeats.register(Self.actorName)
+        defer { heartbeats.unregister(Self.actorName) }
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.tickAges() }
+            do {
+                for try await element in input {
+                    heartbeats.beat(Self.actorName)
+                    await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+                    if context.fatalError != nil { break }
+                    try await handle(element)
+                }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            await drainAll()
+            group.cancelAll()
+        }
+        if let fatal = context.fatalError { throw fatal }
+    }
+
+    private func handle(_ input: SinkInput) async throws {
+        let stale = revokedAt.withLock { $0 }
+        for message in input.messages {
+            let partition = message.topicPartition
+            if let revoked = stale[partition], input.epoch < revoked { continue }
+            context.stats.consumed.add(1, ordering: .relaxed)
+            let writer = writer(for: partition)
+            if let problem = JSONValidator.problem(in: message.value) {
+                try await sendToDeadLetter(message, reason: problem)
+                await writer.skip(offset: message.offset)
+            } else {
+                let path = timePath.map { $0.format(millisecondsSinceEpoch: message.timestamp ?? 0) }
+                await writer.append(message, timePath: path)
+            }
+            heartbeats.beat(Self.actorName)
+        }
+    }
+
+    private func sendToDeadLetter(_ message: KafkaMessage, reason: String) async throws {
+        var backoff = RetryBackoff(initial: .milliseconds(500), maximum: .seconds(30))
+        while true {
+            do {
+                try await deadLetter.write(message, reason: reason)
+                context.stats.deadLetters.add(1, ordering: .relaxed)
+                context.logger.warning("Record is not valid JSON; sent to the dead-letter location", metadata: [
+                    LogKey.topic: "\(message.topic)", LogKey.partition: "\(message.partition)",
+                    LogKey.offset: "\(message.offset)", LogKey.reason: "\(reason)",
+                ])
+                return
+            } catch {
+                guard SinkFailure.isRetriable(error) else { throw error }
+                context.stats.setOutage("dead-letter: \(error)")
+                try await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    private func writer(for partition: KafkaTopicPartition) -> PartitionWriter {
+        writers.withLock { writers in
+            if let writer = writers[partition], !writer.isRevoked { return writer }
+            let writer = PartitionWriter(partition: partition, context: context)
+            writers[partition] = writer
+            return writer
+        }
+    }
+
+    /// Called on the consumer's poll thread before the group takes partitions away: stale records are dropped
+    /// from now on, unstored batches are abandoned (the next owner re-reads them from the committed offset), and
+    /// an upload in progress is allowed to finish and commit. Blocks until that upload settled.
+    public func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64, timeout: Duration = .seconds(60)) {
+        revokedAt.withLock { revoked in
+            for partition in partitions { revoked[partition] = epoch }
+        }
+        let removed = writers.withLock { writers in partitions.compactMap { writers.removeValue(forKey: $0) } }
+        let uploads = removed.compactMap { $0.revoke() }
+        guard !uploads.isEmpty else { return }
+        let done = BlockingSignal()
+        Task {
+            for upload in uploads { await upload.value }
+            done.signal()
+        }
+        if !done.wait(timeout: timeout) {
+            context.logger.warning("Revocation went on while an upload was still running",
+                                   metadata: [LogKey.reason: "timeout \(timeout)"])
+        }
+    }
+
+    private func tickAges() async {
+        let period = min(context.settings.batch.maxAge / 4, .milliseconds(250))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: period)
+            let now = ContinuousClock.now
+            for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
+        }
+    }
+
+    /// Stores and commits every open batch (end of input or shutdown).
+    public func drainAll() async {
+        let all = writers.withLock { Array($0.values) }
+        await withTaskGroup(of: Void.self) { group in
+            for writer in all { group.addTask { await writer.drain() } }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Gzip
+import Kafka
+import Logging
+import PipelineConfig
+import Synchronization
+
+/// What every partition writer of one sink shares: settings, ports, counters and the first fatal error.
+final class SinkContext: Sendable {
+    let settings: S3SinkSettings
+    let objectStore: any SinkObjectStore
+    let committer: any SinkOffsetCommitter
+    let stats: PipelineStats
+    let logger: Logger
+    let hooks: TestHooks
+    private let fatal = Mutex<(any Error)?>(nil)
+    private let uploads = Atomic<Int>(0)
+    private let onFatal: @Sendable () -> Void
+
+    init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
+         stats: PipelineStats, logger: Logger, hooks: TestHooks, onFatal: @escaping @Sendable () -> Void) {
+        self.settings = settings
+        self.objectStore = objectStore
+        self.committer = committer
+        self.stats = stats
+        self.logger = logger
+        self.hooks = hooks
+        self.onFatal = onFatal
+    }
+
+    var fatalError: (any Error)? { fatal.withLock { $0 } }
+
+    func fail(_ error: any Error) {
+        let first = fatal.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = error
+            return true
+        }
+        if first {
+            logger.error("S3 sink stopping: \(error)")
+            onFatal()
+        }
+    }
+
+    /// The object metadata of a batch: its offsets and counts, which `pinpipe verify` reads back.
+    static func metadata(_ batch: SealedBatch) -> [String: String] {
+        [
+            "first-offset": String(batch.startOffset),
+            "last-offset": String(batch.lastOffset),
+            "record-count": String(batch.recordCount),
+            "dead-letter-count": String(batch.deadLetterCount),
+        ]
+    }
+
+    /// Stores one batch and commits its offsets, retrying outages until done, revoked or failed for good.
+    /// Returns false when the chain must stop (revoked, or a fatal error was recorded).
+    func store(_ batch: SealedBatch, partition: KafkaTopicPartition, isRevoked: @Sendable () -> Bool) async -> Bool {
+        let key = ObjectKey(topic: partition.topic, partition: partition.partition, startOffset: batch.startOffset)
+            .key(prefix: settings.prefix, timePath: batch.timePath, gzip: settings.gzip)
+        var metadata = Logger.Metadata()
+        metadata[LogKey.topic] = "\(partition.topic)"
+        metadata[LogKey.partition] = "\(partition.partition)"
+        metadata[LogKey.firstOffset] = "\(batch.startOffset)"
+        metadata[LogKey.lastOffset] = "\(batch.lastOffset)"
+        metadata[LogKey.objectKey] = "\(key)"
+        var backoff = RetryBackoff(initial: .milliseconds(500), maximum: .seconds(30))
+        let body = settings.gzip ? GzipEncoder.compress(batch.body) : batch.body
+        while true {
+            if isRevoked() || fatalError != nil { return false }
+            do {
+                try await objectStore.put(key: key, body: body, contentEncoding: settings.gzip ? "gzip" : nil,
+                                          metadata: Self.metadata(batch))
+                if backoff.attempt > 0 { stats.setOutage(nil) }
+                break
+            } catch {
+                guard SinkFailure.isRetriable(error) else {
+                    fail(error)
+                    return false
+                }
+                let wait = backoff.next()
+                stats.setOutage("S3: \(error)")
+                stats.recordError("\(error)")
+                logger.warning("S3 upload failed; retrying in \(wait)", metadata: metadata.merging(
+                    [LogKey.error: "\(error)"]) { $1 })
+                try? await Task.sleep(for: wait)
+                if Task.isCancelled { return false }
+            }
+        }
+        let uploadNumber = uploads.add(1, ordering: .relaxed).newValue
+        hooks.afterUpload(number: uploadNumber)
+        backoff.reset()
+        while true {
+            do {
+                try await committer.commit(partition, offset: batch.lastOffset + 1)
+                break
+            } catch {
+                if isRevoked() {
+                    logger.info("Commit after revocation refused; the new owner rewrites the same object",
+                                metadata: metadata)
+                    return false
+                }
+                guard SinkFailure.isRetriable(error) else {
+                    fail(error)
+                    return false
+                }
+                let wait = backoff.next()
+                logger.warning("Offset commit failed; retrying in \(wait)", metadata: metadata.merging(
+                    [LogKey.error: "\(error)"]) { $1 })
+                try? await Task.sleep(for: wait)
+                if Task.isCancelled { return false }
+            }
+        }
+        stats.uploadedRecords.add(batch.recordCount, ordering: .relaxed)
+        stats.objects.add(1, ordering: .relaxed)
+        metadata[LogKey.records] = "\(batch.recordCount)"
+        metadata[LogKey.reason] = "\(batch.reason.rawValue)"
+        logger.debug("Object stored and offsets committed", metadata: metadata)
+        return true
+    }
+}
