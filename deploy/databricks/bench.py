@@ -36,7 +36,7 @@ def timed(label, action, figures):
     result = action()
     elapsed = time.monotonic() - started
     figures.append((label, elapsed))
-    print("%-32s %8.1f s" % (label, elapsed), flush=True)
+    print("%-52s %8.1f s" % (label, elapsed), flush=True)
     return result
 
 
@@ -105,7 +105,7 @@ def main() -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
     spark_total = sum(seconds for label, seconds in figures if not label.startswith("generate"))
-    print("%-32s %8.1f s" % ("total (Spark stages)", spark_total))
+    print("%-52s %8.1f s" % ("total (Spark stages)", spark_total))
     return 0
 
 
