@@ -43,7 +43,7 @@ public final class S3Client: Sendable {
     ) {
         self.configuration = configuration
         self.credentialsProvider = credentials
-        self.httpClient = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton)
+        self.httpClient = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
         self.ownsHTTPClient = httpClient == nil
         self.logger = logger
         self.testHooks = testHooks
@@ -54,6 +54,16 @@ public final class S3Client: Sendable {
             self.endpoint = nil
             self.endpointError = error
         }
+    }
+
+    /// The configuration of an HTTP client the S3 client creates for itself: AsyncHTTPClient keeps retrying a
+    /// failed connection until the connect timeout, so that timeout bounds how long an unreachable endpoint
+    /// holds one attempt before the retry policy takes over.
+    public static var httpConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(5)
+        configuration.decompression = .disabled
+        return configuration
     }
 
     /// Shuts down the HTTP client if this S3 client created it.

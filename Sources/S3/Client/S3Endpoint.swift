@@ -38,6 +38,7 @@ public struct S3Endpoint: Sendable, Equatable {
 
     /// The URL of a request on `bucket` (nil: the service itself) and `key`, with the query items in the
     /// given order; names and values are percent-encoded once, an empty value is sent as a bare name.
+    /// A key is used exactly as given (a leading `/` would be part of the key).
     public func url(bucket: String?, key: String? = nil, query: [(String, String)] = []) -> URL {
         var host = self.host
         var path = basePath
@@ -48,8 +49,11 @@ public struct S3Endpoint: Sendable, Equatable {
                 host = bucket + "." + host
             }
         }
-        path += "/"
-        if let key { path += AWSPercentEncoding.encode(key, keepSlash: true) }
+        if let key {
+            path += "/" + AWSPercentEncoding.encode(key, keepSlash: true)
+        } else if path.isEmpty || !(bucket.map(usesPathStyle(for:)) ?? false) {
+            path += "/"  // a bucket-level request in path style is `/<bucket>`, as AWS SDKs send it
+        }
         var text = scheme + "://" + host
         if let port { text += ":\(port)" }
         text += path
