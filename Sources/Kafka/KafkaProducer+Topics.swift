@@ -93,6 +93,16 @@ extension KafkaProducer {
                 }
                 newTopics.append(topic)
             }
+            // librdkafka's mock cluster names no existing broker as controller (and has no CreateTopics API):
+            // CreateTopics would wait for the whole timeout. Detect that and let the caller fall back.
+            if let brokers = KafkaProducer.brokerIDs(rk.pointer, timeout: timeout) {
+                let controller = rd_kafka_controllerid(rk.pointer, min(1000, timeout.librdkafkaMilliseconds))
+                if !brokers.contains(controller) {
+                    return KafkaError(
+                        code: .unsupportedFeature,
+                        message: "the cluster reports no usable controller (id \(controller), brokers \(brokers.sorted()))")
+                }
+            }
             let options = rd_kafka_AdminOptions_new(rk.pointer, RD_KAFKA_ADMIN_OP_CREATETOPICS)
             defer { rd_kafka_AdminOptions_destroy(options) }
             _ = rd_kafka_AdminOptions_set_request_timeout(options, timeout.librdkafkaMilliseconds, &errstr, errstr.count)
@@ -147,5 +157,15 @@ extension KafkaProducer {
         }
         guard let result else { throw .shutDown("create topics") }
         if let error = result { throw error }
+    }
+
+    /// The broker ids of the cluster from a metadata request, `nil` when none answered.
+    static func brokerIDs(_ rk: OpaquePointer, timeout: Duration) -> Set<Int32>? {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        guard rd_kafka_metadata(rk, 1, nil, &metadata, timeout.librdkafkaMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let metadata
+        else { return nil }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return Set((0..<Int(metadata.pointee.broker_cnt)).map { metadata.pointee.brokers[$0].id })
     }
 }
