@@ -1,0 +1,65 @@
+import AsyncAlgorithms
+import Synchronization
+
+/// The bounded hand-over between the topic consumer and the S3 sink, over swift-async-algorithms'
+/// `MultiProducerSingleConsumerAsyncChannel` with watermark backpressure (counted in records, not batches).
+///
+/// The sending side never suspends: `trySend` always enqueues (the consumer polls at most one batch more) and
+/// reports when the water level went above the high watermark, so the consumer can pause its partitions and keep
+/// polling; `isFull` turns false once the sink drained below the low watermark.
+public final class BoundedChannel<Element: Sendable>: Sendable {
+    typealias Channel = MultiProducerSingleConsumerAsyncChannel<Element, Never>
+    private let source: Mutex<Channel.Source?>
+    private let full = Flag()
+
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// Creates the channel and returns the receiving side as an async sequence for the single consumer.
+    public static func make(low: Int, high: Int, weight: @escaping @Sendable (borrowing Element) -> Int)
+        -> (channel: BoundedChannel, elements: some AsyncSequence<Element, Never> & Sendable)
+    {
+        var pair = Channel.makeChannel(of: Element.self, backpressureStrategy: .watermark(
+            low: low, high: high, waterLevelForElement: weight))
+        let receiver = pair.takeChannel()
+        let channel = BoundedChannel(source: pair.source)
+        return (channel, receiver.elements())
+    }
+
+    private init(source: consuming sending Channel.Source) {
+        self.source = Mutex(Optional(source))
+    }
+
+    /// True while the sink is behind (above the high watermark until it drained below the low one).
+    public var isFull: Bool { full.value.load(ordering: .acquiring) }
+
+    /// Enqueues `element`; returns false when the channel is now full and the caller should stop producing.
+    @discardableResult
+    public func trySend(_ element: sending Element) -> Bool {
+        let flag = full
+        return source.withLock { source -> Bool in
+            guard source != nil else { return true }
+            do {
+                switch try source!.send(element) {
+                case .produceMore:
+                    return true
+                case .enqueueCallback(var handle):
+                    flag.value.store(true, ordering: .releasing)
+                    handle.enqueueCallback { @Sendable _ in flag.value.store(false, ordering: .releasing) }
+                    return false
+                }
+            } catch {
+                // The receiving side is gone (the sink stopped): nothing more to deliver.
+                return true
+            }
+        }
+    }
+
+    /// Ends the stream: the receiver sees the remaining elements, then the end.
+    public func finish() {
+        source.withLock { source in
+            source.take()?.finish()
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import Foundation
+import Kafka
+import Logging
+import PipelineConfig
+import Postgres
+import S3
+import Systemd
+
+/// Checks every dependency of the configured roles before READY=1, and opens the clients the actors use.
+///
+/// Each failure names what is wrong and where, and is not retried beyond the configured start-up attempts: a
+/// wrong password, an unknown host or a missing table fails the start instead of starting a retry storm.
+struct StartupChecks {
+    let configuration: PinpipeConfiguration
+    let environment: [String: String]
+    let logger: Logger
+
+    struct Dependencies {
+        var producer: KafkaProducer?
+        var deadLetterProducer: KafkaProducer?
+        var database: PostgresConnectionParameters?
+        var s3: S3Client?
+    }
+
+    func run() async throws -> Dependencies {
+        try KafkaLibrary.checkMinimumVersion()
+        var dependencies = Dependencies()
+        if configuration.roles.contains(.produce) {
+            SystemdNotifier.notify([.status("starting: checking PostgreSQL")])
+            dependencies.database = try await checkDatabase()
+        }
+        SystemdNotifier.notify([.status("starting: checking Kafka topics")])
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: configuration.kafka.bootstrapServers,
+                properties: configuration.kafka.effectiveProducerProperties, maxInFlight: configuration.kafka.maxInFlight),
+            logger: logger.with(actor: "producer"))
+        do {
+            try await producer.ensureTopics(configuration.topics, create: configuration.kafka.createTopics,
+                                            partitions: configuration.kafka.partitions,
+                                            replicationFactor: configuration.kafka.replicationFactor, timeout: .seconds(30))
+        } catch {
+            await producer.shutdown(timeout: .seconds(1))
+            throw error
+        }
+        logger.info("Kafka topics present", metadata: ["topics": "\(configuration.topics)"])
+        if configuration.roles.contains(.produce) {
+            dependencies.producer = producer
+        } else if case .kafkaTopic = configuration.s3.deadLetter, configuration.roles.contains(.sink) {
+            dependencies.producer = nil
+            dependencies.deadLetterProducer = producer
+        } else {
+            await producer.shutdown(timeout: .seconds(1))
+        }
+        if case .kafkaTopic = configuration.s3.deadLetter, configuration.roles.contains(.sink),
+           dependencies.deadLetterProducer == nil {
+            dependencies.deadLetterProducer = producer
+        }
+        if configuration.roles.contains(.sink) {
+            SystemdNotifier.notify([.status("starting: checking the S3 bucket")])
+            dependencies.s3 = try await checkBucket()
+        }
+        return dependencies
+    }
+
+    /// Loads the credentials file, connects and checks that each table and key column exists.
+    func checkDatabase() async throws -> PostgresConnectionParameters {
+        let path = try DatabaseCredentials.resolvePath(configured: configuration.source.credentialsFile,
+                                                       environment: environment)
+        var warnings: [String] = []
+        let credentials = try DatabaseCredentials.load(file: path, warnings: &warnings)
+        for warning in warnings { logger.warning("\(warning)") }
+        let parameters = PostgresConnectionParameters(
+            host: credentials.host, port: credentials.port, user: credentials.user, password: credentials.password,
+            database: credentials.database, sslMode: configuration.source.sslMode.rawValue,
+            sslRootCert: configuration.source.sslRootCert, connectTimeout: configuration.source.connectTimeout,
+            applicationName: "pinpipe", timeZone: configuration.source.timeZone)
+        let policy = PostgresRetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
+                                         maxDelay: configuration.source.reconnect.maxDelay,
+                                         maxAttempts: configuration.source.reconnect.startupAttempts)
+        let connection = try await PostgresConnection.connect(parameters, retry: policy, logger: logger)
+        defer { Task { await connection.close() } }
+        for table in configuration.source.tables {
+            let name = "\"" + table.table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            let probe = try await connection.query("SELECT * FROM \(name) LIMIT 0")
+            _ = try PostgresRowEncoder(columns: probe.columns, keyColumn: table.keyColumn)
+        }
+        logger.info("PostgreSQL tables present", metadata: [
+            "pg.server": "\(credentials.host):\(credentials.port)/\(credentials.database)",
+            "pg.tables": "\(configuration.source.tables.map(\.table))",
+        ])
+        return parameters
+    }
+
+    func checkBucket() async throws -> S3Client {
+        let settings = configuration.s3
+        let credentials: any AWSCredentialsProvider
+        if let fixed = settings.staticCredentials {
+            credentials = StaticCredentialsProvider(accessKeyID: fixed.accessKeyID, secretAccessKey: fixed.secretAccessKey,
+                                                    sessionToken: fixed.sessionToken)
+        } else {
+            var environment = self.environment
+            if let endpoint = settings.instanceMetadataEndpoint {
+                environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = endpoint
+            }
+            credentials = AWSCredentialChain.default(profile: settings.profile, environment: environment,
+                                                     httpClient: HTTPClient.shared, logger: logger)
+        }
+        let client = S3Client(
+            configuration: S3Configuration(
+                region: settings.region, endpoint: settings.endpoint, pathStyle: settings.pathStyle,
+                multipartThreshold: settings.multipartThreshold, partSize: settings.partSize,
+                retry: S3RetryPolicy(maxAttempts: settings.requestAttempts)),
+            credentials: credentials, logger: logger.with(actor: "s3"))
+        do {
+            try await client.headBucket(settings.bucket)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        logger.info("S3 bucket reachable", metadata: [LogKey.bucket: "\(settings.bucket)"])
+        return client
+    }
+}

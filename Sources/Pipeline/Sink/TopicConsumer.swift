@@ -1,0 +1,80 @@
+import Kafka
+import Logging
+import Synchronization
+import Systemd
+
+/// The topic consumer actor: polls the consumer group on librdkafka's thread and hands records to the sink
+/// through a bounded channel. While the channel is full it pauses its partitions and keeps polling, so the
+/// group never thinks it died; it resumes them once the sink caught up.
+public final class TopicConsumer: Sendable {
+    let consumer: KafkaConsumer
+    let stats: PipelineStats
+    let heartbeats: Heartbeats
+    let shutdown: ShutdownSignal
+    let hooks: TestHooks
+    let logger: Logger
+    /// Bumped by the rebalance callback; records carry the epoch they were polled in.
+    let epoch: AssignmentEpoch
+    static let actorName = "consumer"
+
+    public init(consumer: KafkaConsumer, epoch: AssignmentEpoch, stats: PipelineStats, heartbeats: Heartbeats,
+                shutdown: ShutdownSignal, hooks: TestHooks, logger: Logger) {
+        self.consumer = consumer
+        self.epoch = epoch
+        self.stats = stats
+        self.heartbeats = heartbeats
+        self.shutdown = shutdown
+        self.hooks = hooks
+        self.logger = logger
+    }
+
+    /// Polls until shutdown (or, with `stopWhenCaughtUp`, until every assigned partition has no lag), sending
+    /// into `channel`. Finishes the channel when done.
+    public func run(into channel: BoundedChannel<SinkInput>, stopWhenCaughtUp: (@Sendable () -> Bool)? = nil) async throws {
+        heartbeats.register(Self.actorName)
+        defer {
+            heartbeats.unregister(Self.actorName)
+            channel.finish()
+        }
+        let started = ContinuousClock.now
+        var paused: [KafkaTopicPartition] = []
+        var lastLagReport = ContinuousClock.now
+        var idlePolls = 0
+        while !shutdown.isTriggered {
+            heartbeats.beat(Self.actorName)
+            await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+            if !paused.isEmpty, !channel.isFull {
+                try? consumer.resume(paused)
+                logger.debug("Sink caught up; partitions resumed", metadata: ["partitions": "\(paused.count)"])
+                paused = []
+            }
+            let messages = try await consumer.poll(timeout: .milliseconds(200))
+            let current = epoch.current
+            if ContinuousClock.now - lastLagReport > .seconds(2) {
+                lastLagReport = .now
+                let lag = consumer.lag()
+                stats.setLag(lag.isEmpty ? nil : lag.values.reduce(0, +))
+            }
+            if messages.isEmpty {
+                idlePolls += 1
+                if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), caughtUp() { break }
+                continue
+            }
+            idlePolls = 0
+            if !channel.trySend(SinkInput(messages: messages, epoch: current)) {
+                // Full: the batch is queued anyway (bounded by one poll), but stop fetching until the sink drains.
+                let assignment = consumer.assignment()
+                if !assignment.isEmpty {
+                    try? consumer.pause(assignment)
+                    paused = assignment
+                    logger.debug("Sink behind; partitions paused", metadata: ["partitions": "\(assignment.count)"])
+                }
+            }
+        }
+    }
+
+    private func caughtUp() -> Bool {
+        let lag = consumer.lag()
+        return !lag.isEmpty && lag.values.allSatisfy { $0 <= 0 }
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import Kafka
+import Logging
+import PipelineConfig
+import Postgres
+import Synchronization
+import Systemd
+
+/// The source producer actor: reads the three tables and produces each row to its topic.
+public final class SourceProducer: Sendable {
+    let configuration: PinpipeConfiguration
+    let database: PostgresConnectionParameters
+    let producer: KafkaProducer
+    let checkpoints: CheckpointStore
+    let stats: PipelineStats
+    let heartbeats: Heartbeats
+    let shutdown: ShutdownSignal
+    let hooks: TestHooks
+    let logger: Logger
+    let once: Bool
+    static let actorName = "source"
+
+    public init(configuration: PinpipeConfiguration, database: PostgresConnectionParameters, producer: KafkaProducer,
+                stats: PipelineStats, heartbeats: Heartbeats, shutdown: ShutdownSignal, hooks: TestHooks,
+                once: Bool, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.producer = producer
+        self.checkpoints = CheckpointStore(stateDirectory: configuration.stateDirectory,
+                                           topicPrefix: configuration.kafka.topicPrefix)
+        self.stats = stats
+        self.heartbeats = heartbeats
+        self.shutdown = shutdown
+        self.hooks = hooks
+        self.once = once || configuration.source.exitWhenDone
+        self.logger = logger
+    }
+
+    var source: SourceConfiguration { configuration.source }
+
+    /// Runs the configured mode until done (`--once`) or until shutdown; always flushes the producer and saves
+    /// the checkpoint before returning.
+    public func run() async throws {
+        heartbeats.register(Self.actorName)
+        defer { heartbeats.unregister(Self.actorName) }
+        let started = ContinuousClock.now
+        switch source.mode {
+        case .emulate:
+            try await emulate(started: started)
+        case .snapshot, .follow:
+            try await streamTables(started: started)
+        }
+        if !once || source.mode == .follow {
+            // Idle (beating) until asked to stop: a snapshot that is done is not a hung actor.
+            while !shutdown.isTriggered {
+                heartbeats.beat(Self.actorName)
+                _ = await shutdown.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    // MARK: snapshot and follow
+
+    private func streamTables(started: ContinuousClock.Instant) async throws {
+        let saved: [String: Int64]
+        do { saved = try checkpoints.load() } catch { throw error }
+        let progress = Dictionary(uniqueKeysWithValues: source.tables.map {
+            ($0.name, TableProgress(checkpoint: saved[$0.name]))
+        })
+        if !saved.isEmpty {
+            logger.info("Resuming from checkpoint", metadata: ["checkpoint": "\(saved)"])
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for table in source.tables {
+                group.addTask { try await self.streamTable(table, progress: progress[table.name]!, started: started) }
+            }
+            group.addTask { await self.saveCheckpoints(progress, periodically: true) }
+            do {
+                for _ in source.tables { try await group.next() }
+            } catch {
+                shutdown.trigger()
+                await flush()
+                await saveCheckpoints(progress, periodically: false)
+                group.cancelAll()
+                throw error
+            }
+            await flush()
+            await saveCheckpoints(progress, periodically: false)
+            group.cancelAll()
+        }
+    }
+
+    private func flush() async {
+        do {
+            try await producer.flush(timeout: .seconds(120))
+        } catch {
+            logger.error("Producer flush failed: \(error)")
+        }
+    }
+
+    private func saveCheckpoints(_ progress: [String: TableProgress], periodically: Bool) async {
+        var last: [String: Int64] = [:]
+        repeat {
+            if periodically { try? await Task.sleep(for: .seconds(1)) }
+            var keys: [String: Int64] = [:]
+            for (name, table) in progress { if let key = table.checkpoint { keys[name] = key } }
+            if keys != last {
+                do {
+                    try checkpoints.save(keys)
+                    last = keys
+                } catch {
+                    logger.error("Cannot save checkpoint: \(error)")
+                    stats.recordError("\(error)")
+                }
+            }
+        } while periodically && !Task.isCancelled
+    }
+
+    private func streamTable(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant) async throws {
+        let topic = configuration.kafka.topic(for: table)
+        var metadata: Logger.Metadata = [LogKey.table: "\(table.table)", LogKey.topic: "\(topic)"]
+        var backoff = RetryBackoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
+        var firstConnection = true
+        var snapshotDone = false
+        var reportedFallback = false
+        while !shutdown.isTriggered {
+            do {
+                let connection = try await connect(first: firstConnection)
+                firstConnection = false
+                defer { Task { await connection.close() } }
+                if backoff.attempt > 0 {
+                    logger.info("PostgreSQL reachable again; continuing", metadata: metadata)
+                    stats.setOutage(nil)
+                    backoff.reset()
+                }
+                let after = progress.lastDispatched
+                let sql = "SELECT * FROM \(quoteIdentifier(table.table))"
+                    + (after == nil ? "" : " WHERE \(quoteIdentifier(table.keyColumn)) > $1")
+                    + " ORDER BY \(quoteIdentifier(table.keyColumn))"
+                var encoder: PostgresRowEncoder?
+                var value: [UInt8] = []
+                value.reserveCapacity(4096)
+                let header = [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))]
+                var rows = 0
+                for try await batch in connection.stream(sql, after.map { [String($0)] } ?? [], fetchSize: source.fetchSize) {
+                    if shutdown.isTriggered { return }
+                    if encoder == nil {
+                        encoder = try PostgresRowEncoder(columns: batch.columns, keyColumn: table.keyColumn)
+                        if !reportedFallback, let fallback = encoder?.textFallbackColumns, !fallback.isEmpty {
+                            reportedFallback = true
+                            let list = fallback.map { "\($0.name) (type oid \($0.typeOID))" }.joined(separator: ", ")
+                            logger.warning("Columns of unsupported types are encoded as their text: \(list)",
+                                           metadata: metadata)
+                        }
+                    }
+                    let encoder = encoder!
+                    for row in 0..<batch.count {
+                        value.removeAll(keepingCapacity: true)
+                        encoder.encodeValue(batch, row: row, into: &value)
+                        let key = encoder.encodeKey(batch, row: row)
+                        let sequence: Int?
+                        if let number = encoder.keyValue(batch, row: row) {
+                            sequence = progress.dispatch(key: number)
+                        } else {
+                            sequence = nil
+                            logger.warning("Row without a key value; produced with a null key", metadata: metadata)
+                        }
+                        try await producer.produce(topic: topic, key: key, value: value, headers: header) { result in
+                            if let sequence { progress.delivered(sequence, result) }
+                            if case .success = result { self.stats.acknowledged.add(1, ordering: .relaxed) }
+                        }
+                        rows += 1
+                    }
+                    stats.rowsRead.add(batch.count, ordering: .relaxed)
+                    stats.produced.add(batch.count, ordering: .relaxed)
+                    heartbeats.beat(Self.actorName)
+                    await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+                    if let failure = progress.takeFailure() { throw failure }
+                }
+                if let failure = progress.takeFailure() { throw failure }
+                if !snapshotDone {
+                    snapshotDone = true
+                    metadata[LogKey.records] = "\(rows)"
+                    logger.info("Snapshot of table read", metadata: metadata)
+                } else if rows > 0 {
+                    logger.info("Follow: new rows produced", metadata: metadata.merging([LogKey.records: "\(rows)"]) { $1 })
+                }
+                guard source.mode == .follow else { return }
+                heartbeats.beat(Self.actorName)
+                if await shutdown.sleep(for: source.pollInterval) { return }
+            } catch let error as PostgresError where error.isRetriable {
+                let wait = backoff.next()
+                stats.setOutage("PostgreSQL: \(error)")
+                stats.recordError("\(error)")
+                logger.warning("PostgreSQL unavailable; retrying in \(wait)", metadata: metadata.merging(
+                    [LogKey.error: "\(error)"]) { $1 })
+                if await shutdown.sleep(for: wait) { return }
+            } catch let error as KafkaError where !error.isFatal {
+                // A delivery failed after librdkafka's own retries: wait for what is in flight, then re-send from
+                // the acknowledged checkpoint (at-least-once; never a gap).
+                stats.recordError("\(error)")
+                logger.warning("Kafka delivery failed; re-sending from the checkpoint", metadata: metadata.merging(
+                    [LogKey.error: "\(error)"]) { $1 })
+                await flush()
+                _ = progress.takeFailure()
+                if await shutdown.sleep(for: backoff.next()) { return }
+            }
+        }
+    }
+
+    /// Connects; at start-up a bounded number of attempts (a wrong host fails fast), later forever.
+    func connect(first: Bool) async throws -> PostgresConnection {
+        let policy = PostgresRetryPolicy(initialDelay: source.reconnect.initialDelay, maxDelay: source.reconnect.maxDelay,
+                                         maxAttempts: first ? source.reconnect.startupAttempts : 1)
+        return try await PostgresConnection.connect(database, retry: policy, logger: logger)
+    }
+
+    func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
