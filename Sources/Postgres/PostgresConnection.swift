@@ -84,7 +84,8 @@ public final class PostgresConnection: Sendable {
             } catch {
                 guard error.isRetriable, retry.shouldRetry(afterAttempt: attempt) else {
                     if error.isRetriable {
-                        logger.error(
+                        // The caller decides how loud giving up is; it gets the error.
+                        logger.debug(
                             "giving up connecting to PostgreSQL after \(attempt) attempts",
                             metadata: [PostgresLogKey.server: "\(parameters)", PostgresLogKey.error: "\(error)"])
                     }
