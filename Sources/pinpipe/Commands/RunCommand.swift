@@ -1,9 +1,71 @@
 import ArgumentParser
+import Foundation
+import Logging
+import Pipeline
+import PipelineConfig
+import ServiceLifecycle
 
+/// `pinpipe run`: the daemon (what systemd starts).
 struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "(being written)")
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Runs the pipeline for the configured roles until SIGTERM/SIGINT.")
+
+    @Option(name: .shortAndLong, help: "Configuration file.")
+    var config: String = "/etc/pinpipe/pinpipe.yaml"
+
+    @Flag(help: "Exit 0 when the source is done (snapshot read or emulation limit reached) and the sink caught up.")
+    var once = false
+
+    @Flag(help: "Forget the source checkpoint and start from the first row.")
+    var fromScratch = false
 
     func run() async throws {
-        throw ValidationError("'run' is not available in this build yet")
+        let configuration: PinpipeConfiguration
+        do {
+            configuration = try PinpipeConfiguration.load(file: config)
+        } catch {
+            FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        Bootstrap.logging(configuration.logging)
+        let logger = Logger(label: "pinpipe")
+        try Bootstrap.checkLibraries(logger: logger)
+        if fromScratch {
+            try CheckpointStore(stateDirectory: configuration.stateDirectory, topicPrefix: configuration.kafka.topicPrefix)
+                .remove()
+        }
+        installReloadHandler(configFile: config, logger: logger)
+        let runtime = PipelineRuntime(configuration: configuration, environment: ProcessInfo.processInfo.environment,
+                                      once: once, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("pinpipe stopped with an error: \(error)")
+            throw ExitCode.failure
+        }
     }
+
+    /// SIGHUP re-reads the configuration file and applies the log level; other changes need a restart.
+    private func installReloadHandler(configFile: String, logger: Logger) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler {
+            do {
+                let reloaded = try PinpipeConfiguration.load(file: configFile)
+                Bootstrap.logLevel.level = Logger.Level(reloaded.logging.level)
+                logger.notice("SIGHUP: log level is now \(reloaded.logging.level.rawValue); other changes need a restart")
+            } catch {
+                logger.error("SIGHUP: configuration not reloaded: \(error)")
+            }
+        }
+        source.resume()
+        ReloadHandler.source = source
+    }
+}
+
+enum ReloadHandler {
+    nonisolated(unsafe) static var source: (any DispatchSourceSignal)?
 }
