@@ -19,7 +19,7 @@ import Glibc
                                metadata: ["s3.key": "topics/p.pin/x.json", "records": "3", "note": "two words"])
         record.error = nil
         let line = ConsoleLogHandler.format(record, time: timespec(tv_sec: 1_795_935_881, tv_nsec: 0))
-        #expect(line == "2026-11-29T07:04:41.000Z info [pinpipe.sink] batch stored records=3 note=\"two words\" "
+        #expect(line == "2026-11-29T07:04:41.000Z info [pinpipe.sink] batch stored note=\"two words\" records=3 "
             + "s3.key=topics/p.pin/x.json\n")
     }
 
