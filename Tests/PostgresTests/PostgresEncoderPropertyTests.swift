@@ -89,14 +89,14 @@ import Testing
                 if f.isNaN || f.isInfinite {
                     #expect(value as? String == nonFiniteText(Double(f)), "\(context)")
                 } else {
-                    #expect(isNumber(value) && (value as? NSNumber).map { Float($0.doubleValue) } == f, "\(context)")
+                    #expect(isNumber(value) && numberAsDouble(value).map { Float($0) } == f, "\(context)")
                     if f == 0 && f.sign == .minus { #expect(text.contains("\"\(name)\":-0,"), "\(context)") }
                 }
             case .float8(let d):
                 if d.isNaN || d.isInfinite {
                     #expect(value as? String == nonFiniteText(d), "\(context)")
                 } else {
-                    #expect(isNumber(value) && (value as? NSNumber)?.doubleValue == d, "\(context)")
+                    #expect(isNumber(value) && numberAsDouble(value) == d, "\(context)")
                     if d == 0 && d.sign == .minus { #expect(text.contains("\"\(name)\":-0,"), "\(context)") }
                 }
             case .numeric(let exact):
@@ -126,12 +126,19 @@ import Testing
         return !(value is Bool) || String(cString: number.objCType) != "c"
     }
 
+    /// The number's exact value: Foundation on Linux parses long mantissas into NSDecimalNumber, whose
+    /// `doubleValue` is not correctly rounded, so go through its decimal text.
+    static func numberAsDouble(_ value: Any?) -> Double? {
+        if let decimal = value as? NSDecimalNumber { return Double(decimal.stringValue) }
+        return (value as? NSNumber)?.doubleValue
+    }
+
     static func jsonEqual(_ a: Any, _ b: Any) -> Bool {
         switch (a, b) {
         case (is NSNull, is NSNull): return true
         case (let x as String, let y as String): return x == y
         case (let x as Bool, let y as Bool) where !isNumber(x) || !isNumber(y): return x == y
-        case (let x as NSNumber, let y as NSNumber): return x.doubleValue == y.doubleValue
+        case (let x as NSNumber, let y as NSNumber): return numberAsDouble(x) == numberAsDouble(y)
         case (let x as [Any], let y as [Any]): return x.count == y.count && zip(x, y).allSatisfy { jsonEqual($0, $1) }
         case (let x as [String: Any], let y as [String: Any]):
             return x.count == y.count && x.allSatisfy { key, value in y[key].map { jsonEqual(value, $0) } ?? false }
