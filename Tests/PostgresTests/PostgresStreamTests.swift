@@ -34,6 +34,8 @@ import Testing
                 sum += value
             }
             rows += batch.count
+            // Give the FETCH running ahead time to land while this batch is still held, so the peak is reached.
+            if batches <= 3 { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(rows == total)
         #expect(sum == total * (total + 1) / 2)
