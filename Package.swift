@@ -70,6 +70,9 @@ let package = Package(
         ]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport", log]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipelineConfig", "TestSupport", log]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "TestSupport", log,
+            .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        ]),
     ]
 )

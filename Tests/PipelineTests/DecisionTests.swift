@@ -1,0 +1,201 @@
+import Foundation
+import PipelineConfig
+import Testing
+
+@testable import Pipeline
+
+@Suite struct PartitionBatcherTests {
+    let start = ContinuousClock.now
+
+    func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func rollsOnRecordCountAndKeepsOneUncommittedObject() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 2, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        #expect(batcher.append(offset: 10, value: bytes("{\"a\":1}"), now: start).isEmpty)
+        let first = batcher.append(offset: 11, value: bytes("{\"a\":2}"), now: start)
+        #expect(first == [.upload(SealedBatch(startOffset: 10, lastOffset: 11, recordCount: 2, deadLetterCount: 0,
+                                               body: bytes("{\"a\":1}\n{\"a\":2}\n"), timePath: nil, reason: .records))])
+        // The second batch fills while the first is in flight: it waits, and the partition is blocked.
+        #expect(batcher.append(offset: 12, value: bytes("{}"), now: start).isEmpty)
+        #expect(batcher.append(offset: 13, value: bytes("{}"), now: start).isEmpty)
+        #expect(batcher.isBlocked)
+        let next = batcher.uploadFinished()
+        guard case .upload(let second)? = next.first else {
+            Issue.record("expected the waiting batch to start")
+            return
+        }
+        #expect(second.startOffset == 12 && second.lastOffset == 13)
+        #expect(!batcher.isBlocked)
+        #expect(batcher.uploadFinished().isEmpty)
+        #expect(batcher.isIdle)
+    }
+
+    @Test func rollsOnBytesBeforeExceedingTheLimit() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 100, maxBytes: 20, maxAge: .seconds(60)))
+        #expect(batcher.append(offset: 0, value: bytes("{\"x\":\"123456\"}"), now: start).isEmpty)  // 14 + 1 bytes
+        let actions = batcher.append(offset: 1, value: bytes("{\"y\":1}"), now: start)
+        guard case .upload(let batch)? = actions.first else {
+            Issue.record("expected a byte roll")
+            return
+        }
+        #expect(batch.reason == .bytes && batch.startOffset == 0 && batch.lastOffset == 0 && batch.body.count == 15)
+        #expect(batcher.open?.startOffset == 1)
+    }
+
+    @Test func rollsOnAgeThroughTheTimer() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 100, maxBytes: 1 << 20, maxAge: .seconds(5)))
+        _ = batcher.append(offset: 7, value: bytes("{}"), now: start)
+        #expect(batcher.tick(now: start + .seconds(4)).isEmpty)
+        let actions = batcher.tick(now: start + .seconds(5))
+        guard case .upload(let batch)? = actions.first else {
+            Issue.record("expected an age roll")
+            return
+        }
+        #expect(batch.reason == .age && batch.recordCount == 1)
+    }
+
+    @Test func drainSealsTheOpenBatchAndDeadLettersStayInsideTheRange() {
+        var batcher = PartitionBatcher(limits: BatchLimits())
+        _ = batcher.append(offset: 0, value: bytes("{}"), now: start)
+        _ = batcher.skip(offset: 1, now: start)
+        _ = batcher.append(offset: 2, value: bytes("{}"), now: start)
+        let actions = batcher.drain()
+        guard case .upload(let batch)? = actions.first else {
+            Issue.record("expected a drain roll")
+            return
+        }
+        #expect(batch.startOffset == 0 && batch.lastOffset == 2 && batch.recordCount == 2 && batch.deadLetterCount == 1)
+    }
+
+    @Test func timePathChangeRolls() {
+        var batcher = PartitionBatcher(limits: BatchLimits())
+        _ = batcher.append(offset: 0, value: bytes("{}"), timePath: "hour=01", now: start)
+        let actions = batcher.append(offset: 1, value: bytes("{}"), timePath: "hour=02", now: start)
+        #expect(actions.count == 1)
+        #expect(batcher.open?.timePath == "hour=02")
+    }
+}
+
+@Suite struct AcknowledgementWatermarkTests {
+    @Test func advancesOnlyOverContiguousAcknowledgements() {
+        var watermark = AcknowledgementWatermark()
+        let a = watermark.dispatch(key: 1)
+        let b = watermark.dispatch(key: 2)
+        let c = watermark.dispatch(key: 5)
+        #expect(watermark.acknowledge(c) == false)
+        #expect(watermark.checkpoint == nil)
+        watermark.acknowledge(a)
+        #expect(watermark.checkpoint == 1)
+        watermark.acknowledge(b)
+        #expect(watermark.checkpoint == 5)
+        #expect(watermark.pending == 0)
+    }
+
+    @Test func resumesFromASavedCheckpointAndStaysBounded() {
+        var watermark = AcknowledgementWatermark(checkpoint: 100)
+        var sequences: [Int] = []
+        for key in 101...20_000 { sequences.append(watermark.dispatch(key: Int64(key))) }
+        for sequence in sequences.reversed() where sequence != sequences[0] { watermark.acknowledge(sequence) }
+        #expect(watermark.checkpoint == 100)
+        watermark.acknowledge(sequences[0])
+        #expect(watermark.checkpoint == 20_000)
+        #expect(watermark.pending == 0)
+    }
+}
+
+@Suite struct EmulatorRandomTests {
+    /// CPython: random.seed(100); [(randrange(0, 2), randint(0, 11000)) for _ in range(10)]
+    @Test func reproducesTheOriginalEmulatorSequence() {
+        var random = EmulatorRandom(seed: 100)
+        let events = (0..<10).map { _ in random.nextEvent(maxKey: 11_000) }
+        #expect(events.map(\.offset) == [7528, 2863, 5730, 8304, 8731, 1313, 4315, 10794, 5494, 5069])
+        #expect(events.map(\.sleepSeconds) == [0, 1, 1, 1, 0, 0, 1, 0, 0, 0])
+    }
+}
+
+@Suite struct ObjectKeyTests {
+    @Test func confluentLayout() {
+        let key = ObjectKey(topic: "0ab336d6fcf7.pin", partition: 0, startOffset: 0)
+        #expect(key.key(prefix: "topics") == "topics/0ab336d6fcf7.pin/partition=0/0ab336d6fcf7.pin+0+0000000000.json")
+        #expect(ObjectKey(topic: "t", partition: 2, startOffset: 12_345).key(prefix: "p", timePath: "year=2020", gzip: true)
+            == "p/t/partition=2/year=2020/t+2+0000012345.json.gz")
+        #expect(ObjectKey.parse("topics/a.pin/partition=1/a.pin+1+0000000042.json")
+            == ObjectKey(topic: "a.pin", partition: 1, startOffset: 42))
+        #expect(ObjectKey.parse("topics/a.pin/partition=1/readme.txt") == nil)
+    }
+}
+
+@Suite struct JSONValidatorTests {
+    @Test(arguments: [
+        "{}", "{\"a\":[1,2.5e-3,-0,true,false,null,\"x\\n\\u00e9\"]}", " {\"nested\":{\"k\":\"caf\u{e9} \u{1F600}\"}} ",
+    ])
+    func acceptsValidObjects(_ text: String) {
+        #expect(JSONValidator.problem(in: Array(text.utf8)) == nil)
+    }
+
+    @Test(arguments: [
+        "", "not json", "{\"a\":1", "{\"a\":01}", "{\"a\":\"tab\there\"}", "{a:1}", "[1,2]", "42", "{\"a\":1} x",
+        "{\"a\":NaN}", "{\"a\":\"\\x\"}",
+    ])
+    func rejectsEverythingElse(_ text: String) {
+        #expect(JSONValidator.problem(in: Array(text.utf8)) != nil)
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(JSONValidator.problem(in: [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D]) != nil)
+    }
+}
+
+@Suite struct TimePathFormatterTests {
+    @Test func formatsUTC() throws {
+        let formatter = try #require(TimePathFormatter(pattern: "year=YYYY/month=MM/day=dd/hour=HH"))
+        // 2020-08-28T03:52:47Z
+        #expect(formatter.format(millisecondsSinceEpoch: 1_598_586_767_000) == "year=2020/month=08/day=28/hour=03")
+        #expect(formatter.format(millisecondsSinceEpoch: 0) == "year=1970/month=01/day=01/hour=00")
+        #expect(TimePathFormatter(pattern: "no tokens") == nil)
+    }
+}
+
+@Suite struct PartitionAuditTests {
+    typealias Object = PartitionAudit.StoredObject
+
+    @Test func cleanWithOneUncommittedObject() {
+        let audit = PartitionAudit(objects: [Object(key: "b", firstOffset: 100, lastOffset: 199),
+                                             Object(key: "a", firstOffset: 0, lastOffset: 99)],
+                                   committed: 100, low: 0, high: 250)
+        #expect(audit.isClean)
+        #expect(audit.uncommittedObjects == 1)
+        #expect(audit.storedRecords == 200)
+        #expect(audit.notYetStored == 50)
+    }
+
+    @Test func findsGapsOverlapsAndBadCommits() {
+        let gap = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 9),
+                                           Object(key: "b", firstOffset: 15, lastOffset: 20)],
+                                 committed: 21, low: 0, high: 21)
+        #expect(gap.findings == [.gap(from: 10, to: 14)])
+        let overlap = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 9),
+                                               Object(key: "b", firstOffset: 5, lastOffset: 20)],
+                                     committed: 21, low: 0, high: 21)
+        #expect(overlap.findings == [.overlap(firstKey: "a", secondKey: "b", from: 5, to: 9)])
+        let committedTooFar = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 9)],
+                                             committed: 15, low: 0, high: 20)
+        #expect(committedTooFar.findings == [.committedBeyondObjects(committed: 15, storedUpTo: 10)])
+        let missingStart = PartitionAudit(objects: [Object(key: "a", firstOffset: 5, lastOffset: 9)],
+                                          committed: 10, low: 0, high: 10)
+        #expect(missingStart.findings == [.gap(from: 0, to: 4)])
+    }
+}
+
+@Suite struct RetryBackoffTests {
+    @Test func growsAndCaps() {
+        let backoff = RetryBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        #expect(backoff.ceiling(forAttempt: 0) == .milliseconds(100))
+        #expect(backoff.ceiling(forAttempt: 3) == .milliseconds(800))
+        #expect(backoff.ceiling(forAttempt: 10) == .seconds(1))
+        var moving = backoff
+        let first = moving.next()
+        #expect(first >= .milliseconds(50) && first <= .milliseconds(100))
+        #expect(moving.attempt == 1)
+    }
+}
