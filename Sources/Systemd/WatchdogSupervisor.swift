@@ -77,11 +77,11 @@ public struct WatchdogSupervisor: Sendable {
         decision = current
         for name in action.newlyHung {
             logger.error(
-                "actor stopped beating; withholding watchdog pings so systemd restarts the service",
+                "actor '\(name)' stopped beating; withholding watchdog pings so systemd restarts the service",
                 metadata: ["pinpipe.actor": "\(name)", "pinpipe.stale_after": "\(current.staleAfter)"])
         }
         for name in action.recovered {
-            logger.warning("actor beating again", metadata: ["pinpipe.actor": "\(name)"])
+            logger.warning("actor '\(name)' is beating again", metadata: ["pinpipe.actor": "\(name)"])
         }
         if action.ping, watchdogInterval != nil { send([.watchdog]) }
     }

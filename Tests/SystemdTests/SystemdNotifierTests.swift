@@ -107,7 +107,7 @@ import Testing
             let duringHang = socket.messages.filter { $0.text == "WATCHDOG=1" && $0.at > stopAt }.count
             #expect(duringHang == 0, "pinged \(duringHang) times while hung")
             #expect(beforeHang >= phase1.count)
-            let hungLines = logs.lines.filter { $0.contains("actor stopped beating") }
+            let hungLines = logs.lines.filter { $0.contains("actor 'sink' stopped beating") }
             #expect(hungLines.count == 1)
             #expect(hungLines.first?.contains("pinpipe.actor=sink") == true)
 
@@ -118,7 +118,7 @@ import Testing
                 socket.messages.contains { $0.text == "WATCHDOG=1" && $0.at > resumeAt }
             }
             #expect(resumed != nil)
-            #expect(logs.lines.filter { $0.contains("actor beating again") }.count == 1)
+            #expect(logs.lines.filter { $0.contains("actor 'sink' is beating again") }.count == 1)
 
             task.cancel()
             await task.value
