@@ -26,6 +26,9 @@ extension KafkaConsumer {
                     logger.error("assign failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(result)))"])
                 }
             }
+            // librdkafka keeps a partition's pause flag across unassign/assign: a partition paused by this member
+            // before a revocation would come back paused. A new assignment always starts fetching.
+            if let list { _ = rd_kafka_resume_partitions(rk, list) }
             state.assignment.withLock { $0.formUnion(partitions) }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(rk) != 0

@@ -88,6 +88,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Stops fetching these partitions; the consumer stays in the group and `poll` keeps serving it.
+    /// Pausing lasts until `resume` or until the partition is revoked: a (re)assigned partition starts unpaused.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         try pauseResume(partitions, pause: true)
     }
