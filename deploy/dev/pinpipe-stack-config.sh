@@ -5,7 +5,8 @@
 #
 # Environment: PINPIPE_CONFIG_STATE_DIR (state directory), PINPIPE_CONFIG_GROUP (consumer group),
 # PINPIPE_CONFIG_ROLES (default "produce, sink"), PINPIPE_CONFIG_MAX_AGE (batch age, default 5s),
-# PINPIPE_CONFIG_MAX_RECORDS (default 5000), PINPIPE_CONFIG_CREDENTIALS (db_creds.yaml path).
+# PINPIPE_CONFIG_MAX_RECORDS (default 5000), PINPIPE_CONFIG_CREDENTIALS (db_creds.yaml path),
+# PINPIPE_CONFIG_TABLE_SUFFIX (read pinterest_data<suffix>, ... instead of the stack's tables).
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
@@ -29,6 +30,10 @@ source:
   credentials_file: "${PINPIPE_CONFIG_CREDENTIALS:-$PINPIPE_DB_CREDS}"
   sslmode: disable
   poll_interval: 1s
+  tables:
+    pin: {table: "pinterest_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: index}
+    geo: {table: "geolocation_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
+    user: {table: "user_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
   reconnect: {initial_delay: 200ms, max_delay: 2s, startup_attempts: 3}
 kafka:
   bootstrap_servers: "$PINPIPE_KAFKA_BOOTSTRAP"

@@ -58,7 +58,7 @@ final class PartitionWriter: Sendable {
         while true {
             let seen = state.withLock { $0.changes }
             perform(state.withLock { $0.revoked ? [] : $0.batcher.drain() })
-            if state.withLock({ $0.revoked || $0.batcher.isIdle }) { return }
+            if state.withLock({ $0.revoked || $0.batcher.isIdle }) || context.fatalError != nil { return }
             await waitUntil { $0.changes != seen || $0.revoked }
         }
     }
