@@ -88,7 +88,7 @@ import Testing
         #expect(try provider("work").region() == nil)
 
         let broken = await #expect(throws: S3Error.self) { _ = try await provider("broken").credentials() }
-        #expect(broken?.message == "\(files.credentials) line 15: profile 'broken' has aws_access_key_id but no aws_secret_access_key")
+        #expect(broken?.message == "\(files.credentials) line 14: profile 'broken' has aws_access_key_id but no aws_secret_access_key")
         let role = await #expect(throws: S3Error.self) { _ = try await provider("rolebased").credentials() }
         #expect(role?.message.contains("\(files.config) line 12") == true)
         let missing = await #expect(throws: S3Error.self) { _ = try await provider("nope").credentials() }

@@ -73,7 +73,9 @@ public struct AWSProfileFile: Sendable, Equatable {
             let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             // An inline comment needs whitespace before it (`key = value # note`).
-            if let hash = value.range(of: " #") ?? value.range(of: "\t#") { value = String(value[..<hash.lowerBound]) }
+            if let hash = value.range(of: " #") ?? value.range(of: "\t#") {
+                value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces)
+            }
             if key.isEmpty { throw .credentials("profile", "\(path) line \(lineNumber): empty key") }
             file.sections[section]?.entries[key] = Entry(value: value, line: lineNumber)
         }
