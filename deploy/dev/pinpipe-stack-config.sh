@@ -42,7 +42,7 @@ kafka:
   partitions: 3
   replication_factor: 1
   group_id: "${PINPIPE_CONFIG_GROUP:-pinpipe-$prefix}"
-  consumer_properties: {session.timeout.ms: "10000"}
+  consumer_properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "500"}
 s3:
   bucket: "$PINPIPE_S3_BUCKET"
   region: "$PINPIPE_S3_REGION"

@@ -40,6 +40,7 @@ public final class TopicConsumer: Sendable {
         var paused: [KafkaTopicPartition] = []
         var lastLagReport = ContinuousClock.now
         var idlePolls = 0
+        var handedOver: [KafkaTopicPartition: Int64] = [:]
         while !shutdown.isTriggered {
             heartbeats.beat(Self.actorName)
             await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
@@ -57,10 +58,11 @@ public final class TopicConsumer: Sendable {
             }
             if messages.isEmpty {
                 idlePolls += 1
-                if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), caughtUp() { break }
+                if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), await caughtUp(handedOver) { break }
                 continue
             }
             idlePolls = 0
+            for message in messages { handedOver[message.topicPartition] = message.offset + 1 }
             if !channel.trySend(SinkInput(messages: messages, epoch: current)) {
                 // Full: the batch is queued anyway (bounded by one poll), but stop fetching until the sink drains.
                 let assignment = consumer.assignment()
@@ -73,8 +75,22 @@ public final class TopicConsumer: Sendable {
         }
     }
 
-    private func caughtUp() -> Bool {
-        let lag = consumer.lag()
-        return !lag.isEmpty && lag.values.allSatisfy { $0 <= 0 }
+    /// True when every assigned partition's high watermark was handed to the sink (or committed before).
+    private func caughtUp(_ handedOver: [KafkaTopicPartition: Int64]) async -> Bool {
+        let assignment = consumer.assignment()
+        guard !assignment.isEmpty else { return false }
+        do {
+            let unseen = assignment.filter { handedOver[$0] == nil }
+            let committed = try await consumer.committed(unseen, timeout: .seconds(5))
+            for partition in assignment {
+                let high = try await consumer.watermarks(partition, timeout: .seconds(5)).high
+                let reached = handedOver[partition] ?? committed[partition] ?? 0
+                if reached < high { return false }
+            }
+            return true
+        } catch {
+            logger.debug("Cannot tell whether the consumer caught up yet: \(error)")
+            return false
+        }
     }
 }
