@@ -152,7 +152,11 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         let (channel, elements) = BoundedChannel<SinkInput>.make(low: 1, high: 100, weight: { _ in 1 })
         let running = Task { try await sink.run(input: elements) }
         channel.trySend(SinkInput(messages: [message(0, 0, "{}")], epoch: 0))
-        try await Task.sleep(for: .milliseconds(1200))
+        // No more records and the input stays open: only the age timer can roll the batch.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while store.objects.withLock({ $0.isEmpty }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(store.objects.withLock { $0.count } == 1, "the idle batch must flush by age without new records")
         channel.finish()
         try await running.value

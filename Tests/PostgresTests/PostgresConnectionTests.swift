@@ -93,8 +93,10 @@ import Testing
             #expect(error.message.contains("PASSWORD"))
             #expect(!error.description.contains(parameters.password))
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // No retry: not one retry warning. (The time bound is loose on purpose: the machine is shared and noisy;
+        // five attempts with this backoff would take at least 15 s.)
         #expect(store.count(.warning) == 0)
+        #expect(ContinuousClock.now - start < .seconds(12))
         #expect(!store.messages.joined().contains(parameters.password))
     }
 
