@@ -50,12 +50,9 @@ trap 'SDSANDBOX_KEEP_LOGS=${KEEP:-0} "$SB" stop "$name" >/dev/null 2>&1; rm -rf 
 run_id=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 prefix="oppath$run_id"
 
-# --- configuration for the stack
-if [[ -x $repo/deploy/dev/pinpipe-stack-config.sh ]]; then
-  PINPIPE_TOPIC_PREFIX=$prefix PINPIPE_GROUP_ID="$prefix-sink" PINPIPE_S3_PREFIX="$prefix" \
-    "$repo/deploy/dev/pinpipe-stack-config.sh" >"$work/pinpipe.yaml"
-else
-  cat >"$work/pinpipe.yaml" <<YAML
+# --- configuration for the stack, as an operator writes it for an installed service: the database credentials
+# come through LoadCredential= ($CREDENTIALS_DIRECTORY) and the state lives in StateDirectory=.
+cat >"$work/pinpipe.yaml" <<YAML
 roles: [produce, sink]
 state_directory: /var/lib/pinpipe
 logging:
@@ -84,7 +81,6 @@ s3:
   batch:
     max_age: 3s
 YAML
-fi
 
 # --- boot and install the way an operator does
 export SDSANDBOX_NET=host
