@@ -25,7 +25,8 @@ struct PipelineHarness {
 
     /// Writes the stack configuration for this test (through the project's own generator script).
     func writeConfig(mode: String = "snapshot", roles: String = "produce, sink", maxRecords: Int = 3000,
-                     maxAge: String = "2s", credentials: String? = nil, tableSuffix: String = "", extra: String = "") throws {
+                     maxAge: String = "2s", credentials: String? = nil, tableSuffix: String = "", fetchSize: Int = 5000,
+                     s3Endpoint: String? = nil, extra: String = "") throws {
         var environment = ProcessInfo.processInfo.environment
         environment["PINPIPE_CONFIG_STATE_DIR"] = directory.appendingPathComponent("state").path
         environment["PINPIPE_CONFIG_ROLES"] = roles
@@ -33,6 +34,8 @@ struct PipelineHarness {
         environment["PINPIPE_CONFIG_MAX_AGE"] = maxAge
         if let credentials { environment["PINPIPE_CONFIG_CREDENTIALS"] = credentials }
         environment["PINPIPE_CONFIG_TABLE_SUFFIX"] = tableSuffix
+        environment["PINPIPE_CONFIG_FETCH_SIZE"] = String(fetchSize)
+        if let s3Endpoint { environment["PINPIPE_CONFIG_S3_ENDPOINT"] = s3Endpoint }
         let script = TestStack.repoRoot.appendingPathComponent("deploy/dev/pinpipe-stack-config.sh").path
         let result = try TestStack.run(script, [prefix, mode], environment: environment)
         guard result.status == 0 else { throw TestStackError(message: result.output) }
@@ -102,6 +105,54 @@ struct PipelineHarness {
     }
 }
 
+/// The project's fault proxy (deploy/dev/fault-proxy.py) in front of a stack service.
+final class FaultProxy: @unchecked Sendable {
+    // Only used from the test's task.
+    let process: Process
+    let port: Int
+    let input = Pipe()
+    let output = Pipe()
+
+    init(target: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestStack.repoRoot.appendingPathComponent("deploy/dev/fault-proxy.py").path, target]
+        process.standardOutput = output
+        process.standardInput = input
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { throw TestStackError(message: "fault proxy did not start") }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("port "), let port = Int(text.dropFirst(5)) else {
+            throw TestStackError(message: "fault proxy said \(text)")
+        }
+        self.port = port
+    }
+
+    /// Sends a command and waits for its acknowledgement.
+    private func command(_ text: String) {
+        input.fileHandleForWriting.write(Data("\(text)\n".utf8))
+        var reply = Data()
+        while !reply.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            reply.append(chunk)
+        }
+    }
+
+    func down() { command("down") }
+    func up() { command("up") }
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        for _ in 0..<50 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
 final class RunningPinpipe: @unchecked Sendable {
     // Only touched from the test's task; Process is thread-safe for these calls.
     let process: Process
@@ -115,6 +166,17 @@ final class RunningPinpipe: @unchecked Sendable {
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits until the log contains `text`.
+    func waitForLog(_ text: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !output.contains(text) {
+            if ContinuousClock.now > deadline || !process.isRunning {
+                throw TestStackError(message: "no \"\(text)\" in the log:\n\(output.suffix(3000))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
 
     /// Waits for exit; kills the process and throws when it takes longer than `timeout`.
     func wait(timeout: Duration) async throws -> Int32 {
