@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The systemd contract of `pinpipe run`, seen from a NOTIFY_SOCKET the test binds.
+@Suite(.serialized) struct SystemdContractTests {
+    @Test func readyAfterChecksThenWatchdogAndStatusThenStoppingAndACleanDrainOnSigterm() async throws {
+        let harness = try PipelineHarness("notify")
+        try harness.writeConfig(mode: "follow", maxRecords: 1000, maxAge: "1s")
+        let socket = try NotifySocketListener()
+        defer { socket.stop() }
+        let running = try harness.start(["run", "--config", harness.configPath],
+                                        environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000"])
+        try await running.waitForLog("pinpipe ready")
+        // Busy: the snapshot streams and the sink uploads while the signal comes.
+        try await Task.sleep(for: .seconds(5))
+        running.signal(SIGTERM)
+        let status = try await running.wait(timeout: .seconds(90))
+        #expect(status == 0, "\(running.output.suffix(3000))")
+        let lines = socket.lines
+        let ready = try #require(lines.firstIndex { $0.line == "READY=1" }, "no READY=1 in \(lines.map(\.line))")
+        let before = lines[..<ready].map(\.line)
+        #expect(before.contains("STATUS=starting: checking PostgreSQL"))
+        #expect(before.contains("STATUS=starting: checking Kafka topics"))
+        #expect(before.contains("STATUS=starting: checking the S3 bucket"), "READY came before the S3 check: \(before)")
+        #expect(!before.contains("WATCHDOG=1"))
+        let stopping = try #require(lines.firstIndex { $0.line == "STOPPING=1" }, "no STOPPING=1")
+        let pings = lines[ready..<stopping].filter { $0.line == "WATCHDOG=1" }
+        #expect(pings.count >= 3, "WATCHDOG=1 every ~1 s (half of WATCHDOG_USEC) over ~5 s; got \(pings.count)")
+        #expect(lines[ready..<stopping].contains { $0.line.hasPrefix("STATUS=running: produced ") })
+        // The drain: producer flushed (everything produced was acknowledged), batches stored and committed.
+        #expect(running.output.contains("pinpipe drained and stopped"))
+        let final = running.output.split(separator: "\n").last { $0.contains("drained and stopped") }.map(String.init) ?? ""
+        let produced = final.firstMatch(of: /produced (\d+) \(acked (\d+)\)/)
+        #expect(produced != nil && produced?.1 == produced?.2, "producer not flushed: \(final)")
+        let verify = try await harness.run(["verify", "--config", harness.configPath], timeout: .seconds(60))
+        #expect(verify.status == 0, "\(verify.output)")
+        let partitionLines = verify.output.split(separator: "\n").filter { $0.contains("[") }
+        #expect(partitionLines.count == 12)
+        #expect(!partitionLines.contains { line in
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            return columns.count > 3 && columns[3] != "0"
+        }, "an object was left uncommitted after the drain:\n\(verify.output)")
+    }
+
+    @Test func aHungActorStopsTheWatchdogPings() async throws {
+        let harness = try PipelineHarness("hang")
+        try harness.writeConfig(mode: "follow", maxRecords: 1000, maxAge: "1s")
+        let socket = try NotifySocketListener()
+        defer { socket.stop() }
+        let running = try harness.start(
+            ["run", "--config", harness.configPath],
+            environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000",
+                          "PINPIPE_TEST_HANG_ACTOR": "consumer", "PINPIPE_TEST_HANG_AFTER": "6"])
+        try await running.waitForLog("pinpipe ready")
+        try await Task.sleep(for: .seconds(16))
+        let lines = socket.lines
+        running.signal(SIGKILL)
+        _ = try await running.wait(timeout: .seconds(10))
+        let pings = lines.filter { $0.line == "WATCHDOG=1" }.map(\.at)
+        #expect(pings.count >= 2, "pings before the hang")
+        if let last = pings.last {
+            #expect(ContinuousClock.now - last > .seconds(4), "pings went on although the consumer hung")
+        }
+        #expect(running.output.contains("consumer"), "the hung actor is named in the log")
+    }
+}
