@@ -108,6 +108,31 @@ import TestSupport
         await db.close()
     }
 
+    @Test func aColumnOfAnUnsupportedTypeIsEncodedAsTextAndReportedOnce() async throws {
+        let harness = try PipelineHarness("oddtype")
+        let suffix = "_\(harness.prefix)"
+        let db = try await harness.database()
+        for (_, table, key) in Self.tables {
+            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table) INCLUDING ALL)")
+            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < 300")
+        }
+        try await db.execute("ALTER TABLE pinterest_data\(suffix) ADD COLUMN wait_time interval DEFAULT '1 day 02:03:04'")
+        try harness.writeConfig(maxRecords: 1000, maxAge: "1s", tableSuffix: suffix, fetchSize: 50)
+        let run = try await harness.run(["run", "--config", harness.configPath, "--once"])
+        #expect(run.status == 0, "\(run.output.suffix(3000))")
+        let reports = run.output.components(separatedBy: "Columns of unsupported types are encoded as their text").count - 1
+        #expect(reports == 1, "reported \(reports) times:\n\(run.output.suffix(3000))")
+        #expect(run.output.contains("wait_time"))
+        let stored = try await harness.storedRecords()["\(harness.prefix).pin"] ?? []
+        #expect(stored.count == 300)
+        for (_, line) in stored {
+            let object = try JSONSerialization.jsonObject(with: Data(line)) as? NSDictionary
+            #expect(object?["wait_time"] as? String == "1 day 02:03:04")
+        }
+        for (_, table, _) in Self.tables { try await db.execute("DROP TABLE \(table)\(suffix)") }
+        await db.close()
+    }
+
     @Test func wrongPasswordFailsFastWithAClearError() async throws {
         let harness = try PipelineHarness("badpw")
         let env = harness.env
