@@ -65,7 +65,10 @@ public final class KafkaGroupInspector: Sendable {
         return (marks[0], marks[1])
     }
 
-    public func close() {
-        worker.stop()
+    /// Destroys the client (its threads stop) — required before the inspector is dropped.
+    public func close() async {
+        let rk = handle
+        _ = await worker.run { rd_kafka_destroy(rk.pointer) }
+        await worker.stopAndWait()
     }
 }

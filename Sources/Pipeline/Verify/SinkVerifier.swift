@@ -66,6 +66,6 @@ extension SinkVerifier {
                                                 groupID: configuration.kafka.groupID,
                                                 properties: configuration.kafka.effectiveConsumerProperties, logger: logger)
         let verifier = SinkVerifier(configuration: configuration, s3: s3, inspector: inspector, partitionCounts: counts)
-        return (verifier, { inspector.close(); await s3.shutdown() })
+        return (verifier, { await inspector.close(); await s3.shutdown() })
     }
 }
