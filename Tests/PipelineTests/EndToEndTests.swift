@@ -1,4 +1,6 @@
 import Foundation
+import Kafka
+import Logging
 import Postgres
 import Testing
 import TestSupport
@@ -131,6 +133,78 @@ import TestSupport
         }
         for (_, table, _) in Self.tables { try await db.execute("DROP TABLE \(table)\(suffix)") }
         await db.close()
+    }
+
+    @Test func emulateModeReplaysTheOriginalEmulatorsKeys() async throws {
+        let harness = try PipelineHarness("emulate")
+        try harness.writeConfig(mode: "emulate", maxAge: "1s")
+        var text = try String(contentsOfFile: harness.configPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  poll_interval: 1s\n",
+                                         with: "  poll_interval: 1s\n  emulate: {seed: 100, rate: 20, limit: 6}\n")
+        try text.write(toFile: harness.configPath, atomically: true, encoding: .utf8)
+        let run = try await harness.run(["run", "--config", harness.configPath, "--once"])
+        #expect(run.status == 0, "\(run.output.suffix(3000))")
+        let stored = try await harness.storedRecords()
+        for (name, _, key) in Self.tables {
+            let keys = try (stored["\(harness.prefix).\(name)"] ?? []).map { entry -> Int in
+                let object = try JSONSerialization.jsonObject(with: Data(entry.line)) as? NSDictionary
+                return (object?[key] as? NSNumber)?.intValue ?? -1
+            }
+            // CPython: random.seed(100); randint(0, 11000) after each randrange(0, 2).
+            #expect(keys.sorted() == [7528, 2863, 5730, 8304, 8731, 1313].sorted(), "\(name): \(keys)")
+        }
+    }
+
+    @Test func unreachableDatabaseFailsTheStartWithoutARetryStorm() async throws {
+        let harness = try PipelineHarness("noreach")
+        let creds = harness.directory.appendingPathComponent("unreachable_creds.yaml").path
+        try String(contentsOfFile: harness.env["PINPIPE_DB_CREDS"]!, encoding: .utf8)
+            .replacingOccurrences(of: "PORT: \(harness.env["PINPIPE_PG_PORT"]!)", with: "PORT: 1")
+            .write(toFile: creds, atomically: true, encoding: .utf8)
+        chmod(creds, 0o600)
+        try harness.writeConfig(roles: "produce", credentials: creds)
+        let run = try await harness.run(["run", "--config", harness.configPath, "--once"], timeout: .seconds(60))
+        #expect(run.status != 0)
+        #expect(run.output.contains("127.0.0.1:1"), "\(run.output.suffix(2000))")
+        // startup_attempts is 3 in the stack configuration: at most 3 connection attempts, then a clear stop.
+        let attempts = run.output.components(separatedBy: "retrying").count - 1
+        #expect(attempts <= 2, "retry storm: \(attempts) retries\n\(run.output.suffix(2000))")
+    }
+
+    @Test func malformedRecordsGoToTheDeadLetterPrefixAndTheRunContinues() async throws {
+        let harness = try PipelineHarness("deadletter")
+        // Records written by someone else into the pipeline's topic: two are not JSON.
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: harness.env["PINPIPE_KAFKA_BOOTSTRAP"]!),
+                                         logger: Logger(label: "test.producer"))
+        let topic = "\(harness.prefix).pin"
+        try await producer.ensureTopics(harness.topics, create: true, partitions: 3, replicationFactor: 1,
+                                        timeout: .seconds(20))
+        let values = ["{\"index\":1}", "not json at all", "{\"index\":2}", "{\"index\": 3", "{\"index\":4}"]
+        var partitions: Set<Int32> = []
+        for value in values {
+            let report = try await producer.send(topic: topic, key: Array("k".utf8), value: Array(value.utf8))
+            partitions.insert(report.partition)
+        }
+        await producer.shutdown(timeout: .seconds(5))
+        try harness.writeConfig(roles: "sink", maxRecords: 1000, maxAge: "1s")
+        let run = try await harness.run(["run", "--config", harness.configPath, "--once"])
+        #expect(run.status == 0, "\(run.output.suffix(3000))")
+        #expect(run.output.contains("dead-letter 2"), "\(run.output.suffix(2000))")
+        let stored = try await harness.storedRecords()[topic] ?? []
+        #expect(stored.map { String(decoding: $0.line, as: UTF8.self) }.sorted() == ["{\"index\":1}", "{\"index\":2}", "{\"index\":4}"])
+        let client = harness.s3Client()
+        let dead = try await client.listAllObjects(bucket: harness.env["PINPIPE_S3_BUCKET"]!, prefix: "dead-letter/\(topic)/")
+        #expect(dead.count == 2)
+        var bodies: [String] = []
+        for object in dead {
+            let got = try await client.getObject(bucket: harness.env["PINPIPE_S3_BUCKET"]!, key: object.key)
+            bodies.append(String(decoding: got.body, as: UTF8.self))
+            #expect(got.metadata["reason"]?.isEmpty == false)
+        }
+        await client.shutdown()
+        #expect(bodies.sorted() == ["not json at all", "{\"index\": 3"])
+        let verify = try await harness.run(["verify", "--config", harness.configPath], timeout: .seconds(60))
+        #expect(verify.status == 0, "\(verify.output)")
     }
 
     @Test func wrongPasswordFailsFastWithAClearError() async throws {
