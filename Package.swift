@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport", log]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "TestSupport", log,
+            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "TestSupport", log,
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
     ]

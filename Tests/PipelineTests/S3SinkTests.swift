@@ -1,5 +1,6 @@
 import AsyncAlgorithms
 import Foundation
+import Gzip
 import Kafka
 import Logging
 import PipelineConfig
@@ -59,10 +60,11 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
     }
 
     func makeSink(_ store: MemoryStore, _ committer: MemoryCommitter, _ dead: MemoryDeadLetters,
-                  limits: BatchLimits) -> S3Sink {
+                  limits: BatchLimits, configure: (inout S3SinkSettings) -> Void = { _ in }) -> S3Sink {
         var settings = S3SinkSettings()
         settings.bucket = "b"
         settings.batch = limits
+        configure(&settings)
         return S3Sink(settings: settings, objectStore: store, committer: committer, deadLetter: dead,
                       stats: PipelineStats(), heartbeats: Heartbeats(), hooks: .none, logger: Logger(label: "test"),
                       onFatal: {})
@@ -100,6 +102,23 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         let putIndex = try #require(log.firstIndex(of: "put topics/p.pin/partition=0/p.pin+0+0000000000.json"))
         let commitIndex = try #require(log.firstIndex(of: "commit p.pin[0]@3"))
         #expect(putIndex < commitIndex)
+    }
+
+    @Test func gzipAndTimePathExtensions() async throws {
+        let store = MemoryStore()
+        let sink = makeSink(store, MemoryCommitter(store: store), MemoryDeadLetters(),
+                            limits: BatchLimits(maxRecords: 10, maxBytes: 1 << 20, maxAge: .seconds(60))) {
+            $0.gzip = true
+            $0.timePartitioning = "year=YYYY/month=MM/day=dd/hour=HH"
+        }
+        try await sink.run(input: [SinkInput(messages: [message(0, 0, "{\"a\":1}"), message(0, 1, "{\"a\":2}")], epoch: 0)].async)
+        let objects = store.objects.withLock { $0 }
+        // The record timestamp 1_598_586_767_000 ms is 2020-08-28T03:52:47Z.
+        let key = "topics/p.pin/partition=0/year=2020/month=08/day=28/hour=03/p.pin+0+0000000000.json.gz"
+        let object = try #require(objects[key], "keys: \(objects.keys)")
+        #expect(object.body.starts(with: [0x1f, 0x8b]))
+        let plain = try #require(GzipEncoder.decompress(object.body))
+        #expect(String(decoding: plain, as: UTF8.self) == "{\"a\":1}\n{\"a\":2}\n")
     }
 
     @Test func retriesAnOutageWithoutLoss() async throws {
