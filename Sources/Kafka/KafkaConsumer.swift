@@ -127,22 +127,7 @@ public final class KafkaConsumer: Sendable {
         guard !partitions.isEmpty else { return [:] }
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("committed") }
         let rk = handle
-        let result = await queryWorker.run { () -> Result<[KafkaTopicPartition: Int64], KafkaError> in
-            let list = RDKafkaPartitionList.make(partitions)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_committed(rk.pointer, list, timeout.librdkafkaMilliseconds)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot read committed offsets"))
-            }
-            if let error = RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: "committed offsets") {
-                return .failure(error)
-            }
-            var offsets: [KafkaTopicPartition: Int64] = [:]
-            for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
-                offsets[element.partition] = element.offset
-            }
-            return .success(offsets)
-        }
+        let result = await queryWorker.run { RDKafkaQueries.committed(rk, partitions, timeout: timeout) }
         guard let result else { throw .shutDown("committed") }
         return try result.get()
     }
@@ -153,19 +138,7 @@ public final class KafkaConsumer: Sendable {
     {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("watermarks") }
         let rk = handle
-        let result = await queryWorker.run { () -> Result<Watermarks, KafkaError> in
-            var low: Int64 = -1
-            var high: Int64 = -1
-            let err = rd_kafka_query_watermark_offsets(
-                rk.pointer, partition.topic, partition.partition, &low, &high, timeout.librdkafkaMilliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                return .failure(
-                    KafkaError(
-                        err, handle: rk.pointer, context: "cannot query watermarks", topic: partition.topic,
-                        partition: partition.partition))
-            }
-            return .success(Watermarks(low: low, high: high))
-        }
+        let result = await queryWorker.run { RDKafkaQueries.watermarks(rk, partition, timeout: timeout) }
         guard let result else { throw .shutDown("watermarks") }
         let marks = try result.get()
         return (marks.low, marks.high)

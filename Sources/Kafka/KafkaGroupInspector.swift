@@ -27,19 +27,7 @@ public final class KafkaGroupInspector: Sendable {
         -> [KafkaTopicPartition: Int64]
     {
         let rk = handle
-        let result = await worker.run { () -> Result<[KafkaTopicPartition: Int64], KafkaError> in
-            let list = RDKafkaPartitionList.make(partitions)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_committed(rk.pointer, list, timeout.librdkafkaMilliseconds)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot read committed offsets"))
-            }
-            var offsets: [KafkaTopicPartition: Int64] = [:]
-            for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
-                offsets[element.partition] = element.offset
-            }
-            return .success(offsets)
-        }
+        let result = await worker.run { RDKafkaQueries.committed(rk, partitions, timeout: timeout) }
         guard let result else { throw .shutDown("committed") }
         return try result.get()
     }
@@ -49,20 +37,10 @@ public final class KafkaGroupInspector: Sendable {
         -> (low: Int64, high: Int64)
     {
         let rk = handle
-        let result = await worker.run { () -> Result<[Int64], KafkaError> in
-            var low: Int64 = -1
-            var high: Int64 = -1
-            let err = rd_kafka_query_watermark_offsets(
-                rk.pointer, partition.topic, partition.partition, &low, &high, timeout.librdkafkaMilliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot query watermarks",
-                                           topic: partition.topic, partition: partition.partition))
-            }
-            return .success([low, high])
-        }
+        let result = await worker.run { RDKafkaQueries.watermarks(rk, partition, timeout: timeout) }
         guard let result else { throw .shutDown("watermarks") }
         let marks = try result.get()
-        return (marks[0], marks[1])
+        return (marks.low, marks.high)
     }
 
     /// Destroys the client (its threads stop) — required before the inspector is dropped.

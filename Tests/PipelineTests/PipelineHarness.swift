@@ -53,7 +53,7 @@ struct PipelineHarness {
         environment.merge(extra) { $1 }
         process.environment = environment
         let log = directory.appendingPathComponent("run-\(UUID().uuidString.prefix(8)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

@@ -17,13 +17,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
     var credentials = false
 
     func run() async throws {
-        let configuration: PinpipeConfiguration
-        do {
-            configuration = try PinpipeConfiguration.load(file: config)
-        } catch {
-            FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))
-            throw ExitCode(78)
-        }
+        let configuration = try Bootstrap.loadConfiguration(config)
         print("# effective configuration of \(config) (secrets masked)")
         print(configuration.renderEffective(), terminator: "")
         if credentials || configuration.source.credentialsFile != nil, configuration.roles.contains(.produce) {

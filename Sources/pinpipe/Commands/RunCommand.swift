@@ -20,13 +20,7 @@ struct RunCommand: AsyncParsableCommand {
     var fromScratch = false
 
     func run() async throws {
-        let configuration: PinpipeConfiguration
-        do {
-            configuration = try PinpipeConfiguration.load(file: config)
-        } catch {
-            FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))
-            throw ExitCode(78)  // EX_CONFIG
-        }
+        let configuration = try Bootstrap.loadConfiguration(config)
         Bootstrap.logging(configuration.logging)
         let logger = Logger(label: "pinpipe")
         try Bootstrap.checkLibraries(logger: logger)

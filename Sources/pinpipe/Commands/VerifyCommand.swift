@@ -15,13 +15,7 @@ struct VerifyCommand: AsyncParsableCommand {
     var config: String = "/etc/pinpipe/pinpipe.yaml"
 
     func run() async throws {
-        let configuration: PinpipeConfiguration
-        do {
-            configuration = try PinpipeConfiguration.load(file: config)
-        } catch {
-            FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))
-            throw ExitCode(78)
-        }
+        let configuration = try Bootstrap.loadConfiguration(config)
         var logging = configuration.logging
         logging.level = .warning
         logging.output = .console

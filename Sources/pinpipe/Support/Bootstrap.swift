@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Kafka
 import Logging
@@ -18,6 +19,16 @@ enum Bootstrap {
         bootstrapped = true
         let output = LogOutput(rawValue: settings.output.rawValue) ?? .auto
         LoggingSystem.bootstrap(SystemdLogging.makeHandlerFactory(output: output, identifier: "pinpipe", level: logLevel))
+    }
+
+    /// Loads the configuration or exits with EX_CONFIG (78) after printing the located error.
+    static func loadConfiguration(_ path: String) throws -> PinpipeConfiguration {
+        do {
+            return try PinpipeConfiguration.load(file: path)
+        } catch {
+            FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
     }
 
     /// Logs the versions of the native libraries and refuses a librdkafka older than 2.0.
