@@ -6,6 +6,7 @@
 # Environment: PINPIPE_CONFIG_STATE_DIR (state directory), PINPIPE_CONFIG_GROUP (consumer group),
 # PINPIPE_CONFIG_ROLES (default "produce, sink"), PINPIPE_CONFIG_MAX_AGE (batch age, default 5s),
 # PINPIPE_CONFIG_MAX_RECORDS (default 5000), PINPIPE_CONFIG_CREDENTIALS (db_creds.yaml path),
+# PINPIPE_CONFIG_FETCH_SIZE, PINPIPE_CONFIG_S3_ENDPOINT (e.g. through a fault proxy),
 # PINPIPE_CONFIG_TABLE_SUFFIX (read pinterest_data<suffix>, ... instead of the stack's tables).
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -30,6 +31,7 @@ source:
   credentials_file: "${PINPIPE_CONFIG_CREDENTIALS:-$PINPIPE_DB_CREDS}"
   sslmode: disable
   poll_interval: 1s
+  fetch_size: ${PINPIPE_CONFIG_FETCH_SIZE:-5000}
   tables:
     pin: {table: "pinterest_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: index}
     geo: {table: "geolocation_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
@@ -46,7 +48,7 @@ kafka:
 s3:
   bucket: "$PINPIPE_S3_BUCKET"
   region: "$PINPIPE_S3_REGION"
-  endpoint: "$PINPIPE_S3_ENDPOINT"
+  endpoint: "${PINPIPE_CONFIG_S3_ENDPOINT:-$PINPIPE_S3_ENDPOINT}"
   path_style: true
   credentials: {access_key_id: "$PINPIPE_S3_ACCESS_KEY", secret_access_key: "$PINPIPE_S3_SECRET_KEY"}
   batch: {max_records: ${PINPIPE_CONFIG_MAX_RECORDS:-5000}, max_bytes: 16MiB, max_age: ${PINPIPE_CONFIG_MAX_AGE:-5s}}
