@@ -120,13 +120,13 @@ public final class SourceProducer: Sendable {
         let topic = configuration.kafka.topic(for: table)
         var metadata: Logger.Metadata = [LogKey.table: "\(table.table)", LogKey.topic: "\(topic)"]
         var backoff = RetryBackoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
-        var firstConnection = true
         var snapshotDone = false
         var reportedFallback = false
         while !shutdown.isTriggered {
             do {
-                let connection = try await connect(first: firstConnection)
-                firstConnection = false
+                // The start-up checks already proved the database reachable: from here on an outage is retried
+                // (with backoff, reported in STATUS) for as long as it lasts.
+                let connection = try await connect(first: false)
                 defer { Task { await connection.close() } }
                 if backoff.attempt > 0 {
                     logger.info("PostgreSQL reachable again; continuing", metadata: metadata)
