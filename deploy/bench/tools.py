@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Helpers for deploy/bench/run.sh (not timed).
+
+    tools.py watermarks --bootstrap B --topic T ...          sum of the topics' high watermarks
+    tools.py committed --bootstrap B --group G --topic T ...  sum of the group's committed offsets
+    tools.py s3-bucket --bucket B                             create the bucket when missing
+    tools.py s3-summary --bucket B --prefix P                 "<objects> <bytes>" under the prefix
+    tools.py s3-drop --bucket B                               delete every object, then the bucket
+    tools.py cpu PID...                                        CPU seconds (user+sys, with reaped children)
+    tools.py cpu system                                       busy CPU seconds of the whole machine (/proc/stat)
+    tools.py report --results TSV --meta JSON --out RESULTS.md
+S3 commands read PINPIPE_S3_ENDPOINT, PINPIPE_S3_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+
+def kafka_partitions(consumer, topics):
+    from confluent_kafka import TopicPartition
+    metadata = consumer.list_topics(timeout=10)
+    result = []
+    for topic in topics:
+        info = metadata.topics.get(topic)
+        if info is None or info.error is not None:
+            sys.exit(f"topic {topic} is missing: {info.error if info else 'unknown'}")
+        result += [TopicPartition(topic, p) for p in sorted(info.partitions)]
+    return result
+
+
+def cmd_watermarks(args):
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": "bench-watermarks"})
+    total = 0
+    for tp in kafka_partitions(consumer, args.topic):
+        low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        total += high
+    consumer.close()
+    print(total)
+
+
+def cmd_committed(args):
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group, "enable.auto.commit": False})
+    total = 0
+    for tp in consumer.committed(kafka_partitions(consumer, args.topic), timeout=10):
+        total += max(tp.offset, 0)
+    consumer.close()
+    print(total)
+
+
+def s3_client():
+    import boto3
+    from botocore.config import Config
+    return boto3.client("s3", endpoint_url=os.environ["PINPIPE_S3_ENDPOINT"],
+                        region_name=os.environ.get("PINPIPE_S3_REGION", "us-east-1"),
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def cmd_s3_bucket(args):
+    from botocore.exceptions import ClientError
+    s3 = s3_client()
+    try:
+        s3.head_bucket(Bucket=args.bucket)
+    except ClientError:
+        s3.create_bucket(Bucket=args.bucket)
+        s3.head_bucket(Bucket=args.bucket)
+
+
+def cmd_s3_summary(args):
+    s3 = s3_client()
+    objects = size = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args.bucket, Prefix=args.prefix):
+        for item in page.get("Contents", []):
+            objects += 1
+            size += item["Size"]
+    print(objects, size)
+
+
+def cmd_s3_drop(args):
+    from botocore.exceptions import ClientError
+    s3 = s3_client()
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args.bucket):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=args.bucket, Delete={"Objects": keys, "Quiet": True})
+        s3.delete_bucket(Bucket=args.bucket)
+    except ClientError as error:
+        print(f"s3-drop {args.bucket}: {error}", file=sys.stderr)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state): utime=14, stime=15, cutime=16, cstime=17
+    ticks = sum(int(fields[i - 3]) for i in (14, 15, 16, 17))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def system_busy_seconds():
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    # user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cmd_cpu(args):
+    if args.pid == ["system"]:
+        print(f"{system_busy_seconds():.2f}")
+        return
+    total = 0.0
+    for pid in args.pid:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    print(f"{total:.2f}")
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "–"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def cmd_report(args):
+    with open(args.meta) as f:
+        meta = json.load(f)
+    runs = []
+    with open(args.results) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            row = dict(zip(header, line.rstrip("\n").split("\t")))
+            for key in ("rep", "records", "rc"):
+                row[key] = int(row[key])
+            for key in ("wall_s", "user_s", "sys_s", "maxrss_kb", "broker_cpu_s", "pg_cpu_s", "weed_cpu_s",
+                        "sys_busy_s", "load1"):
+                row[key] = float(row[key]) if row.get(key) not in (None, "", "-") else None
+            row["cpu_s"] = row["user_s"] + row["sys_s"]
+            row["rate"] = row["records"] / row["wall_s"] if row["wall_s"] else None
+            # CPU used by everything else on the machine during the run, as a share of all cores
+            ours = row["cpu_s"] + sum(row[k] or 0 for k in ("broker_cpu_s", "pg_cpu_s", "weed_cpu_s"))
+            row["other_pct"] = (max(0.0, 100 * (row["sys_busy_s"] - ours) / (row["wall_s"] * meta["nproc"]))
+                                if row["sys_busy_s"] is not None and row["wall_s"] else None)
+            runs.append(row)
+
+    def group(phase, contender):
+        selected = [r for r in runs if r["phase"] == phase and r["contender"] == contender and r["rc"] == 0]
+        if not selected:
+            return None
+        return {
+            "n": len(selected),
+            "records": selected[0]["records"],
+            "rate": median([r["rate"] for r in selected]),
+            "wall": median([r["wall_s"] for r in selected]),
+            "cpu": median([r["cpu_s"] for r in selected]),
+            "rss": median([r["maxrss_kb"] / 1024 for r in selected]),
+            "rss_max": max(r["maxrss_kb"] / 1024 for r in selected),
+            "broker": median([r["broker_cpu_s"] for r in selected]),
+            "pg": median([r["pg_cpu_s"] for r in selected]),
+            "weed": median([r["weed_cpu_s"] for r in selected]),
+            "rates": [r["rate"] for r in selected],
+        }
+
+    def ratio(a, b):
+        return a / b if a and b else None
+
+    n = meta["rows"]
+    others = sorted(r["other_pct"] for r in runs if r["other_pct"] is not None)
+    other_text = (f"median {statistics.median(others):.0f} %, range {others[0]:.0f}–{others[-1]:.0f} %"
+                  if others else "not measured")
+    out = []
+    w = out.append
+    w("# pinpipe benchmarks — producer and sink")
+    w("")
+    w(f"Generated by `deploy/bench/run.sh --rows {n} --repeats {meta['repeats']}` on {meta['date']} "
+      f"(pinpipe commit `{meta['commit']}`, release build). Every figure is the **median of "
+      f"{meta['repeats']} repeats** measured in the same run; the contenders of one repeat run back to back, in a "
+      f"rotated order, against the same data and the same broker build.")
+    w("")
+    if n != 1_000_000:
+        w(f"> **Scale:** these figures use N = {n:,} rows per table ({3 * n:,} records), not the script's default "
+          f"of 1,000,000: {meta.get('scale_note', 'the machine was too busy to finish the full size in time')}.")
+        w("")
+    w("## Machine and load caveat")
+    w("")
+    w(f"- {meta['cpu_model']}, {meta['nproc']} cores, {meta['mem_gib']} GiB RAM, {meta['os']}; "
+      f"{meta['swift']}.")
+    w(f"- The machine is **shared and noisy**: other work uses 10–40 % of it at any time (1-minute load average "
+      f"before the runs: {meta['load_min']:.1f}–{meta['load_max']:.1f} on {meta['nproc']} cores; CPU used by "
+      f"other processes during the runs, as a share of all cores: {other_text}). Absolute "
+      f"numbers move by tens of percent between runs. **Compare contenders within one run** (the ratios), "
+      f"using the medians; the per-repeat rates are listed below the tables to show the spread.")
+    w("- Everything is local: PostgreSQL 15 (the dev stack's cluster, separate `*_bench` tables), a dedicated "
+      "librdkafka mock broker (`pinpipe dev-broker --brokers 1 --partitions 3`, run against the big-volume "
+      "librdkafka from `deploy/bench/build-broker.sh`), and SeaweedFS as S3, all sharing the same 2 cores with "
+      "the contender. The broker, PostgreSQL and SeaweedFS CPU is reported separately (it is not in the "
+      "contender's CPU seconds).")
+    w("- Wall time, CPU seconds (user + sys) and peak RSS come from `/usr/bin/time -v`. For a pipeline "
+      "(`psql | kcat`, three of them in parallel) CPU is the sum over its processes and peak RSS is that of its "
+      "largest single process (what `getrusage(RUSAGE_CHILDREN)` reports).")
+    w("")
+
+    # Producer
+    w(f"## 1. Producer: snapshot of {n:,} rows per table ({3 * n:,} records, {meta['produce_bytes_h']} of JSON "
+      f"values) into the broker")
+    w("")
+    p_pin = group("produce", "pinpipe")
+    p_kcat = group("produce", "psql-kcat")
+    p_py = group("produce", "python")
+    p_small = group("produce", "pinpipe-small")
+    w("| contender | rows/s | wall s | CPU s | peak RSS MB | broker CPU s | PostgreSQL CPU s | pinpipe speed-up |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, g in (("**pinpipe** `run --once --from-scratch` (roles: produce)", p_pin),
+                    ("(a) `psql` COPY row_to_json → `kcat -P` (acks=all, idempotence)", p_kcat),
+                    ("(b) Python psycopg 3 + confluent-kafka", p_py)):
+        if g is None:
+            w(f"| {name} | failed | | | | | | |")
+            continue
+        speed = "1.00×" if g is p_pin else (f"{ratio(p_pin['rate'], g['rate']):.2f}×" if p_pin else "–")
+        w(f"| {name} | {fmt(g['rate'], 0)} | {fmt(g['wall'])} | {fmt(g['cpu'])} | {fmt(g['rss'])} | "
+          f"{fmt(g['broker'])} | {fmt(g['pg'])} | {speed} |")
+    if p_small:
+        w(f"| pinpipe on N/10 = {p_small['records'] // 3:,} rows per table (RSS check) | {fmt(p_small['rate'], 0)} | "
+          f"{fmt(p_small['wall'])} | {fmt(p_small['cpu'])} | {fmt(p_small['rss'])} | {fmt(p_small['broker'])} | "
+          f"{fmt(p_small['pg'])} | |")
+    w("")
+    w("Targets (issue): pinpipe at least as fast as (a), hence ≥ 2.7× (b); peak RSS under 100 MB and independent "
+      "of table size.")
+    w("")
+    if p_pin:
+        lines = []
+        if p_kcat:
+            r = ratio(p_pin["rate"], p_kcat["rate"])
+            lines.append(f"- vs (a): pinpipe runs at **{r:.2f}×** the rows/s of `psql | kcat` "
+                         f"({'meets' if r >= 1 else 'misses'} “at least as fast as (a)”).")
+        if p_py:
+            r = ratio(p_pin["rate"], p_py["rate"])
+            lines.append(f"- vs (b): **{r:.2f}×** the Python producer ({'meets' if r >= 2.7 else 'misses'} ≥ 2.7×).")
+        rss_max = p_pin["rss_max"]
+        lines.append(f"- Peak RSS: {fmt(p_pin['rss'])} MB median (max {fmt(rss_max)} MB) at N, "
+                     + (f"{fmt(p_small['rss'])} MB at N/10" if p_small else "no N/10 run")
+                     + f" ({'under' if rss_max < 100 else 'NOT under'} 100 MB"
+                     + (f"; {'independent of table size' if abs(p_pin['rss'] - p_small['rss']) < max(10, 0.15 * p_small['rss']) else 'grows with table size'})" if p_small else ")"))
+        for line in lines:
+            w(line)
+    w("")
+    w(f"pinpipe producer settings: {meta['producer_settings']}. The peers: (a) {meta['peer_a']}; (b) "
+      f"{meta['peer_b']}.")
+    w("")
+
+    # Sink
+    s_pin = group("sink", "pinpipe")
+    s_kcat = group("sink", "kcat")
+    s_py = group("sink", "python")
+    s_small = group("sink", "pinpipe-small")
+    w(f"## 2. Sink: {3 * n:,} records (the producer benchmark's topics) from the three topics to S3")
+    w("")
+    w("| contender | records/s | wall s | CPU s | peak RSS MB | SeaweedFS CPU s | broker CPU s | pinpipe speed-up |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, g in (("**pinpipe** `run --once` (roles: sink)", s_pin),
+                    ("(a) `kcat -C -G` to /dev/null (no upload)", s_kcat),
+                    ("(b) Python confluent-kafka + boto3", s_py)):
+        if g is None:
+            w(f"| {name} | failed | | | | | | |")
+            continue
+        speed = "1.00×" if g is s_pin else (f"{ratio(s_pin['rate'], g['rate']):.2f}×" if s_pin else "–")
+        w(f"| {name} | {fmt(g['rate'], 0)} | {fmt(g['wall'])} | {fmt(g['cpu'])} | {fmt(g['rss'])} | "
+          f"{fmt(g['weed'])} | {fmt(g['broker'])} | {speed} |")
+    if s_small:
+        w(f"| pinpipe on a backlog of N/10 = {s_small['records']:,} records (RSS check) | {fmt(s_small['rate'], 0)} | "
+          f"{fmt(s_small['wall'])} | {fmt(s_small['cpu'])} | {fmt(s_small['rss'])} | {fmt(s_small['weed'])} | "
+          f"{fmt(s_small['broker'])} | |")
+    w("")
+    w("Targets (issue): ≥ 2× (b), the percentage of (a) reported, peak RSS under 100 MB and independent of backlog.")
+    w("")
+    if s_pin:
+        if s_py:
+            r = ratio(s_pin["rate"], s_py["rate"])
+            w(f"- vs (b): **{r:.2f}×** the Python uploader ({'meets' if r >= 2 else 'misses'} ≥ 2×).")
+        if s_kcat:
+            w(f"- vs (a): pinpipe reaches **{100 * ratio(s_pin['rate'], s_kcat['rate']):.0f} %** of the rate at "
+              f"which `kcat` merely reads the topics.")
+        w(f"- Peak RSS: {fmt(s_pin['rss'])} MB median (max {fmt(s_pin['rss_max'])} MB) for the full backlog"
+          + (f", {fmt(s_small['rss'])} MB for a tenth of it" if s_small else "")
+          + f" ({'under' if s_pin['rss_max'] < 100 else 'NOT under'} 100 MB).")
+    w("")
+    w(f"Sink settings (pinpipe and (b)): {meta['sink_settings']}. Each contender and repeat has its own consumer "
+      f"group and its own S3 key prefix in a bench bucket; every upload run was checked afterwards (committed "
+      f"offsets = records; objects and bytes listed under its prefix).")
+    w("")
+
+    w("## Every run")
+    w("")
+    w("| phase | contender | repeat | records | wall s | rate/s | CPU s | peak RSS MB | broker CPU s | PG CPU s | "
+      "SeaweedFS CPU s | other load % | check |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in runs:
+        w(f"| {r['phase']} | {r['contender']} | {r['rep']} | {r['records']:,} | {fmt(r['wall_s'])} | "
+          f"{fmt(r['rate'], 0)} | {fmt(r['cpu_s'])} | {fmt(r['maxrss_kb'] / 1024)} | {fmt(r['broker_cpu_s'])} | "
+          f"{fmt(r['pg_cpu_s'])} | {fmt(r['weed_cpu_s'])} | {fmt(r['other_pct'], 0)} | {r['check']} |")
+    w("")
+    if meta.get("notes"):
+        w("## Notes")
+        w("")
+        for note in meta["notes"]:
+            w(f"- {note}")
+        w("")
+    w("Reproduce: `deploy/bench/run.sh [--rows N] [--repeats R]` (defaults 1,000,000 and 3). It needs the dev "
+      "stack (`deploy/dev/stack up`), builds pinpipe in release mode into `.build-release`, builds the "
+      "big-volume librdkafka, seeds `*_bench` tables, runs its own broker, and rewrites this file.")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("watermarks"); p.add_argument("--bootstrap", required=True); p.add_argument("--topic", action="append", required=True)
+    p = sub.add_parser("committed"); p.add_argument("--bootstrap", required=True); p.add_argument("--group", required=True); p.add_argument("--topic", action="append", required=True)
+    p = sub.add_parser("s3-bucket"); p.add_argument("--bucket", required=True)
+    p = sub.add_parser("s3-summary"); p.add_argument("--bucket", required=True); p.add_argument("--prefix", required=True)
+    p = sub.add_parser("s3-drop"); p.add_argument("--bucket", required=True)
+    p = sub.add_parser("cpu"); p.add_argument("pid", nargs="+")
+    p = sub.add_parser("report"); p.add_argument("--results", required=True); p.add_argument("--meta", required=True); p.add_argument("--out", required=True)
+    args = parser.parse_args()
+    {"watermarks": cmd_watermarks, "committed": cmd_committed, "s3-bucket": cmd_s3_bucket,
+     "s3-summary": cmd_s3_summary, "s3-drop": cmd_s3_drop, "cpu": cmd_cpu, "report": cmd_report}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
