@@ -8,7 +8,7 @@ public struct KafkaSettings: Sendable, Equatable {
     public var partitions: Int = 3
     public var replicationFactor: Int = 3
     /// Bound on produced records not yet acknowledged by the brokers.
-    public var maxInFlight: Int = 100_000
+    public var maxInFlight: Int = 10_000
     /// librdkafka properties for every client (e.g. `security.protocol`, `sasl.*`, `ssl.*`).
     public var properties: [String: String] = [:]
     /// Extra properties for the producer only (override `properties`).

@@ -30,6 +30,7 @@ private func loadError(_ name: String) -> ConfigError? {
         #expect(config.s3.batch == BatchLimits(maxRecords: 10_000, maxBytes: 16 << 20, maxAge: .seconds(60)))
         #expect(config.s3.deadLetter == .s3Prefix("dead-letter"))
         #expect(config.source.emulate.seed == 100)
+        #expect(config.kafka.maxInFlight == 10_000)
         #expect(config.s3.staticCredentials == nil)
         // The example documents every default: loading it equals the built-in defaults where it sets nothing else.
         #expect(config.source.reconnect == ReconnectSettings())
