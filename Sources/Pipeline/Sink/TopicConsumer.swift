@@ -49,7 +49,9 @@ public final class TopicConsumer: Sendable {
                 logger.debug("Sink caught up; partitions resumed", metadata: ["partitions": "\(paused.count)"])
                 paused = []
             }
-            let messages = try await consumer.poll(timeout: .milliseconds(200))
+            // While paused, poll briefly so the partitions resume soon after the sink drained below the low
+            // watermark (a long poll here stalled the pipeline for its whole timeout at every pause).
+            let messages = try await consumer.poll(timeout: paused.isEmpty ? .milliseconds(200) : .milliseconds(10))
             let current = epoch.current
             if ContinuousClock.now - lastLagReport > .seconds(2) {
                 lastLagReport = .now
