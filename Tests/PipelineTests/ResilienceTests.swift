@@ -61,7 +61,8 @@ import TestSupport
             .replacingOccurrences(of: "PORT: \(harness.env["PINPIPE_PG_PORT"]!)", with: "PORT: \(proxy.port)")
             .write(toFile: creds, atomically: true, encoding: .utf8)
         chmod(creds, 0o600)
-        try harness.writeConfig(roles: "produce", credentials: creds, fetchSize: 200)
+        // One row per round trip: the snapshot lasts seconds, so the cut surely falls in the middle of it.
+        try harness.writeConfig(roles: "produce", credentials: creds, fetchSize: 1)
         let producer = try harness.start(["run", "--config", harness.configPath, "--once"])
         try await producer.waitForLog("pinpipe ready")
         // The start-up check passed; the database now restarts under the source (every connection is cut).

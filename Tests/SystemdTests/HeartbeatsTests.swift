@@ -43,6 +43,6 @@ import Testing
             }
         }
         #expect(beats.names == names.sorted())
-        #expect(beats.stale(olderThan: .seconds(1), now: .now).isEmpty)
+        #expect(beats.stale(olderThan: .seconds(60), now: .now).isEmpty)  // safety, not speed: the machine is shared
     }
 }
