@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The producer and sink benchmarks: prints the figures and rewrites deploy/bench/RESULTS.md. Not a test.
 #
-#   deploy/bench/run.sh [--rows N] [--repeats R]        (defaults: 1,000,000 rows per table, 3 repeats)
+#   deploy/bench/run.sh [--rows N] [--repeats R] [--phases produce,sink]
+#                                          (defaults: 1,000,000 rows per table, 3 repeats, both phases)
 #
 # 1. Producer: a snapshot of N rows per table (3N records) into a dedicated broker, by
 #      pinpipe run --once --from-scratch (roles: produce),
@@ -26,7 +27,8 @@
 # BENCH_PINPIPE_BIN (skip the release build and use this binary), BENCH_MAX_IN_FLIGHT (pinpipe kafka.max_in_flight,
 # default: pinpipe's default), BENCH_PRODUCER_PROPERTIES (pinpipe kafka.producer_properties as a YAML flow map,
 # e.g. '{linger.ms: "20"}'), BENCH_FETCH_SIZE (source.fetch_size and the Python cursor's itersize, 5000),
-# BENCH_RESULTS (output file, default deploy/bench/RESULTS.md), BENCH_SCALE_NOTE (why N is not 1,000,000).
+# BENCH_RESULTS (output file, default deploy/bench/RESULTS.md), BENCH_SCALE_NOTE (why N is not 1,000,000),
+# BENCH_SINK_CONTENDERS (a subset of "pinpipe kcat python pinpipe-small", for quick comparisons).
 set -euo pipefail
 
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -34,16 +36,21 @@ HERE="$REPO/deploy/bench"
 DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
 ROWS=1000000
 REPEATS=3
+PHASES=produce,sink
 while (($#)); do
   case "$1" in
     --rows) ROWS="${2:?--rows needs a value}"; shift 2 ;;
     --repeats) REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
+    --phases) PHASES="${2:?--phases needs a value}"; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: deploy/bench/run.sh [--rows N] [--repeats R]" >&2; exit 2 ;;
+    *) echo "usage: deploy/bench/run.sh [--rows N] [--repeats R] [--phases produce,sink]" >&2; exit 2 ;;
   esac
 done
 [[ "$ROWS" =~ ^[0-9]+$ && "$ROWS" -ge 10 && "$REPEATS" =~ ^[0-9]+$ && "$REPEATS" -ge 1 ]] \
   || { echo "run.sh: --rows must be an integer >= 10 and --repeats >= 1" >&2; exit 2; }
+[[ ",$PHASES," == *,produce,* || ",$PHASES," == *,sink,* ]] \
+  || { echo "run.sh: --phases takes produce, sink or produce,sink" >&2; exit 2; }
+phase_on() { [[ ",$PHASES," == *,"$1",* ]]; }
 SMALL=$((ROWS / 10))
 PREFIX="${BENCH_TOPIC_PREFIX:-bench}"
 SMALL_PREFIX="${PREFIX}10"
@@ -257,8 +264,9 @@ produce_check() { # TOPIC_PREFIX EXPECTED
   got="$(tools watermarks --bootstrap "$BOOT" $(topic_args "$1") 2>>"$LOGS/tools.log")" || got="?"
   if [[ "$got" == "$2" ]]; then echo "ok: $got records in the topics"; else echo "MISMATCH: $got records in the topics, expected $2"; fi
 }
-say "1. producer: $((3 * ROWS)) records per contender, fresh broker each"
+phase_on produce && say "1. producer: $((3 * ROWS)) records per contender, fresh broker each"
 for ((rep = 1; rep <= REPEATS; rep++)); do
+  phase_on produce || break
   for contender in $(rotate "$rep" pinpipe psql-kcat python pinpipe-small); do
     case "$contender" in
       pinpipe-small) topic_prefix="$SMALL_PREFIX" suffix=_bench10 rows=$SMALL ;;
@@ -284,6 +292,7 @@ done
 
 # --- 2. sink ------------------------------------------------------------------------------------------------
 
+if phase_on sink; then
 say "2. sink: filling a broker with $((3 * ROWS)) + $((3 * SMALL)) records (pinpipe produce, not timed)"
 broker_start $(topics_of "$PREFIX") $(topics_of "$SMALL_PREFIX")
 for spec in "$PREFIX _bench $ROWS" "$SMALL_PREFIX _bench10 $SMALL"; do
@@ -308,7 +317,7 @@ sink_check() { # TOPIC_PREFIX GROUP EXPECTED [S3_PREFIX]
 }
 say "sink: $((3 * ROWS)) records per contender (own group and S3 prefix each)"
 for ((rep = 1; rep <= REPEATS; rep++)); do
-  for contender in $(rotate "$rep" pinpipe kcat python pinpipe-small); do
+  for contender in $(rotate "$rep" ${BENCH_SINK_CONTENDERS:-pinpipe kcat python pinpipe-small}); do
     case "$contender" in
       pinpipe-small) topic_prefix="$SMALL_PREFIX" records=$((3 * SMALL)) ;;
       *) topic_prefix="$PREFIX" records=$((3 * ROWS)) ;;
@@ -339,6 +348,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
   done
 done
 broker_stop
+fi
 
 # --- report -------------------------------------------------------------------------------------------------
 
