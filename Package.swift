@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "PipelineConfig", dependencies: ["YAML"]),
         .target(name: "Pipeline", dependencies: [
             "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", log,
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
@@ -73,6 +74,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "TestSupport", log,
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ]
 )

@@ -6,6 +6,11 @@ public enum GzipEncoder {
     /// Compresses `input` into one gzip member. zlib cannot fail on in-memory input with a large enough output
     /// buffer, so failures are programming errors.
     public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
+        input.withUnsafeBytes { compress($0, level: level) }
+    }
+
+    /// Compresses `input` (read in place) into one gzip member.
+    public static func compress(_ input: UnsafeRawBufferPointer, level: Int32 = 6) -> [UInt8] {
         var stream = z_stream()
         // windowBits 15 + 16 selects the gzip wrapper.
         let status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
@@ -14,7 +19,7 @@ public enum GzipEncoder {
         defer { deflateEnd(&stream) }
         let bound = Int(deflateBound(&stream, uLong(input.count))) + 32
         var output = [UInt8](repeating: 0, count: bound)
-        let written = input.withUnsafeBufferPointer { source in
+        let written = input.withMemoryRebound(to: UInt8.self) { source in
             output.withUnsafeMutableBufferPointer { target -> Int in
                 stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
                 stream.avail_in = uInt(source.count)

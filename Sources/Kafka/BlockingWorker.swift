@@ -50,6 +50,16 @@ final class BlockingWorker: Sendable {
         }
     }
 
+    /// Runs `job` on the worker thread without waiting for it; dropped after `stop()`.
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.jobs.append(job)
+            return true
+        }
+        if accepted { wakeup.signal() }
+    }
+
     /// Lets queued jobs finish, then ends the thread. Idempotent; does not wait.
     func stop() {
         let first = state.withLock { state -> Bool in
@@ -70,4 +80,13 @@ final class BlockingWorker: Sendable {
             }
         }
     }
+}
+
+/// A boolean shared between a caller and the jobs it submits.
+final class AtomicFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    /// Sets the flag; returns whether it was set already.
+    func testAndSet() -> Bool { value.exchange(true, ordering: .acquiringAndReleasing) }
+    func clear() { value.store(false, ordering: .releasing) }
 }

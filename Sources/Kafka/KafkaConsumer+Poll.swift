@@ -3,7 +3,7 @@ import Logging
 
 /// What one poll produced: records, and an error that ended it early (thrown now or by the next poll).
 struct PollBatch: Sendable {
-    var messages: [KafkaMessage]
+    var records: KafkaRecordBatch
     var error: KafkaError?
 }
 
@@ -20,18 +20,24 @@ extension KafkaConsumer {
 
     /// Runs on the poll thread: waits up to `timeout` for the first record, then takes what is already there.
     static func pollBatch(_ rk: OpaquePointer, timeout: Duration, maxRecords: Int, logger: Logger) -> PollBatch {
-        var batch = PollBatch(messages: [])
+        var batch = PollBatch(records: KafkaRecordBatch())
+        var topicCache = TopicIndexCache()
         let deadline = ContinuousClock.now + timeout
-        while batch.messages.count < maxRecords {
-            let wait = batch.messages.isEmpty ? (deadline - ContinuousClock.now).librdkafkaMilliseconds : 0
+        while batch.records.count < maxRecords {
+            let wait = batch.records.isEmpty ? (deadline - ContinuousClock.now).librdkafkaMilliseconds : 0
             guard let message = rd_kafka_consumer_poll(rk, wait) else {
-                if batch.messages.isEmpty && ContinuousClock.now < deadline { continue }
+                if batch.records.isEmpty && ContinuousClock.now < deadline { continue }
                 break
             }
             defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                batch.messages.append(convert(message))
+                if batch.records.isEmpty {
+                    // One record's size times the batch size: the byte buffer rarely has to grow.
+                    batch.records.reserveCapacity(
+                        records: maxRecords, bytes: min(maxRecords * (message.pointee.len + message.pointee.key_len + 16), 8 << 20))
+                }
+                append(message, to: &batch.records, topics: &topicCache)
                 continue
             }
             if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
@@ -51,14 +57,31 @@ extension KafkaConsumer {
         return batch
     }
 
-    /// Copies one librdkafka message into a Swift value.
-    static func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+    /// Remembers the batch's topic index of each librdkafka topic handle, so names are read once per poll.
+    struct TopicIndexCache {
+        var handle: OpaquePointer?
+        var index: Int32 = 0
+    }
+
+    /// Copies one librdkafka message into the batch.
+    static func append(_ message: UnsafeMutablePointer<rd_kafka_message_t>, to batch: inout KafkaRecordBatch,
+                       topics cache: inout TopicIndexCache) {
         let m = message.pointee
-        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        if cache.handle == nil || cache.handle != m.rkt {
+            cache.handle = m.rkt
+            cache.index = batch.topicIndex(of: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "")
+        }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        let headers = readHeaders(message)
+        let value = UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len)
+        let key = m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) }
+        batch.append(topicIndex: cache.index, partition: m.partition, offset: m.offset, key: key, value: value,
+                     timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || timestamp < 0 ? -1 : timestamp,
+                     headers: headers)
+    }
+
+    static func readHeaders(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
         var headers: [KafkaHeader] = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
@@ -74,9 +97,6 @@ extension KafkaConsumer {
                 index += 1
             }
         }
-        return KafkaMessage(
-            topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
-            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || timestamp < 0 ? nil : timestamp,
-            headers: headers)
+        return headers
     }
 }

@@ -15,6 +15,10 @@ public final class KafkaConsumer: Sendable {
     let pollWorker: BlockingWorker
     /// Runs commits and broker queries, so they never need the poll thread (which may be inside a revocation).
     let queryWorker: BlockingWorker
+    /// Runs ``wakeFetchers()`` requests, so they delay neither polls nor commits.
+    let wakeupWorker: BlockingWorker
+    let wakeupRunning = AtomicFlag()
+    let wakeups = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
     /// An error met after some records of a poll were already taken; thrown by the next poll.
     let deferredError = Mutex<KafkaError?>(nil)
@@ -60,6 +64,7 @@ public final class KafkaConsumer: Sendable {
         self.logger = logger
         self.pollWorker = BlockingWorker(name: "pinpipe-kafka-consumer-poll")
         self.queryWorker = BlockingWorker(name: "pinpipe-kafka-consumer-commit")
+        self.wakeupWorker = BlockingWorker(name: "pinpipe-kafka-consumer-wakeup")
         logger.info(
             "Kafka consumer subscribed",
             metadata: [
@@ -71,6 +76,11 @@ public final class KafkaConsumer: Sendable {
     /// Polls on the consumer's own thread; returns up to `maxPollRecords` records, possibly none after `timeout`.
     /// Informational errors (partition EOF, a broker down, a transient metadata error) are logged, not thrown.
     public func poll(timeout: Duration) async throws(KafkaError) -> [KafkaMessage] {
+        try await pollRecords(timeout: timeout).messages
+    }
+
+    /// ``poll(timeout:)`` returning the records in one compact batch (no allocation per record).
+    public func pollRecords(timeout: Duration) async throws(KafkaError) -> KafkaRecordBatch {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("poll") }
         if let pending = deferredError.withLock({ error in defer { error = nil }; return error }) { throw pending }
         let rk = handle
@@ -81,10 +91,10 @@ public final class KafkaConsumer: Sendable {
         }
         guard let batch else { throw .shutDown("poll") }
         if let error = batch.error {
-            guard !batch.messages.isEmpty else { throw error }
+            guard !batch.records.isEmpty else { throw error }
             deferredError.withLock { $0 = error }
         }
-        return batch.messages
+        return batch.records
     }
 
     /// Stops fetching these partitions; the consumer stays in the group and `poll` keeps serving it.
@@ -97,6 +107,9 @@ public final class KafkaConsumer: Sendable {
     public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         try pauseResume(partitions, pause: false)
     }
+
+    /// Upper bound on the records one `poll` returns.
+    public var maxPollRecords: Int { configuration.maxPollRecords }
 
     /// The partitions currently assigned to this member.
     public func assignment() -> [KafkaTopicPartition] { state.sortedAssignment }
@@ -129,6 +142,36 @@ public final class KafkaConsumer: Sendable {
         let rk = handle
         let result = await queryWorker.run { RDKafkaQueries.committed(rk, partitions, timeout: timeout) }
         guard let result else { throw .shutDown("committed") }
+        return try result.get()
+    }
+
+    /// Asks the leaders for the high watermarks (the next offset to be written) of `partitions`, all at once: one
+    /// ListOffsets request per leader, sent in parallel. Each may wait behind a long-polling fetch on the same
+    /// connection (`fetch.wait.max.ms`), so one round costs that at most once rather than once per partition.
+    public func highWatermarks(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError)
+        -> [KafkaTopicPartition: Int64]
+    {
+        guard !partitions.isEmpty else { return [:] }
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("watermarks") }
+        let rk = handle
+        let result = await queryWorker.run { () -> Result<[KafkaTopicPartition: Int64], KafkaError> in
+            let latest = Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_END)) })
+            let list = RDKafkaPartitionList.make(partitions, offsets: latest)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_offsets_for_times(rk.pointer, list, timeout.librdkafkaMilliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot query watermarks"))
+            }
+            if let error = RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: "watermarks") {
+                return .failure(error)
+            }
+            var highs: [KafkaTopicPartition: Int64] = [:]
+            for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
+                highs[element.partition] = element.offset
+            }
+            return .success(highs)
+        }
+        guard let result else { throw .shutDown("watermarks") }
         return try result.get()
     }
 
@@ -178,6 +221,7 @@ public final class KafkaConsumer: Sendable {
             }
         }
         await queryWorker.stopAndWait()
+        await wakeupWorker.stopAndWait()
         _ = await pollWorker.run { rd_kafka_destroy(rk.pointer) }
         await pollWorker.stopAndWait()
         logger.info("Kafka consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])

@@ -7,7 +7,7 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Any librdkafka property, applied last (overrides the defaults below). Secret values are never logged.
     public var properties: [String: String] = [:]
     /// Upper bound on the records one `poll` returns.
-    public var maxPollRecords: Int = 2_000
+    public var maxPollRecords: Int = 10_000
     /// `client.id` reported to the brokers.
     public var clientID: String = "pinpipe"
 
@@ -23,7 +23,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     }
 
     /// Defaults: offsets are committed only explicitly (`commit`), never stored automatically, and a group
-    /// without committed offsets starts from the earliest record.
+    /// without committed offsets starts from the earliest record. The prefetch queue is held to 8 MiB (librdkafka:
+    /// 64 MiB): an application that cannot keep up gains nothing from more, and the memory is better spent on
+    /// the sink's batches. `KafkaConsumer.wakeFetchers()` keeps a small queue from stalling the fetcher.
     var librdkafkaProperties: [(String, String)] {
         var list: [(String, String)] = [
             ("bootstrap.servers", bootstrapServers),
@@ -33,6 +35,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.auto.offset.store", "false"),
             ("auto.offset.reset", "earliest"),
             ("enable.partition.eof", "false"),
+            ("queued.max.messages.kbytes", "8192"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return list

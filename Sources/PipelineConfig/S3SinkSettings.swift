@@ -22,7 +22,11 @@ public struct S3SinkSettings: Sendable, Equatable {
     public var timePartitioning: String?
     public var deadLetter: DeadLetterTarget = .s3Prefix("dead-letter")
     /// Records buffered between the consumer and the sink (the bounded channel's high watermark).
-    public var channelCapacity: Int = 20_000
+    public var channelCapacity: Int = 10_000
+    /// Upper bound on the bytes all partitions' batches hold (open, waiting and being stored). Over it the sink
+    /// stops taking records, which pauses the consumer, and seals the largest open batch early when uploads
+    /// alone cannot bring it back under.
+    public var memoryLimit: Int = 32 << 20
     /// Attempts per S3 request before the sink reports an outage and keeps retrying the batch.
     public var requestAttempts: Int = 6
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PipelineConfig
 import Testing
 
@@ -14,20 +15,42 @@ import Testing
         #expect(batcher.append(offset: 10, value: bytes("{\"a\":1}"), now: start).isEmpty)
         let first = batcher.append(offset: 11, value: bytes("{\"a\":2}"), now: start)
         #expect(first == [.upload(SealedBatch(startOffset: 10, lastOffset: 11, recordCount: 2, deadLetterCount: 0,
-                                               body: bytes("{\"a\":1}\n{\"a\":2}\n"), timePath: nil, reason: .records))])
-        // The second batch fills while the first is in flight: it waits, and the partition is blocked.
-        #expect(batcher.append(offset: 12, value: bytes("{}"), now: start).isEmpty)
-        #expect(batcher.append(offset: 13, value: bytes("{}"), now: start).isEmpty)
-        #expect(batcher.isBlocked)
-        let next = batcher.uploadFinished()
-        guard case .upload(let second)? = next.first else {
-            Issue.record("expected the waiting batch to start")
+                                               body: ByteBuffer(bytes: bytes("{\"a\":1}\n{\"a\":2}\n")), timePath: nil,
+                                               reason: .records))])
+        // Two more batches fill while the first is in flight: they queue, in order, and nothing else uploads.
+        for offset in Int64(12)...15 {
+            #expect(batcher.append(offset: offset, value: bytes("{}"), now: start).isEmpty)
+        }
+        #expect(batcher.queued.map(\.startOffset) == [12, 14])
+        #expect(batcher.sealedBytes == 16 + 6 + 6)
+        let finished = batcher.uploadFinished()
+        #expect(finished.released == 16)
+        guard case .upload(let second)? = finished.actions.first else {
+            Issue.record("expected the queued batch to start")
             return
         }
         #expect(second.startOffset == 12 && second.lastOffset == 13)
-        #expect(!batcher.isBlocked)
-        #expect(batcher.uploadFinished().isEmpty)
-        #expect(batcher.isIdle)
+        #expect(batcher.uploadFinished().actions == [.upload(batcher.inFlight!)])
+        #expect(batcher.inFlight?.startOffset == 14)
+        #expect(batcher.uploadFinished() == (6, []))
+        #expect(batcher.isIdle && batcher.sealedBytes == 0)
+    }
+
+    @Test func memoryRollAndAbandonReportTheBytesHeld() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 100, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        _ = batcher.append(offset: 0, value: bytes("{\"a\":1}"), now: start)
+        #expect(batcher.openBytes == 8)
+        guard case .upload(let batch)? = batcher.sealForMemory().first else {
+            Issue.record("expected a memory roll")
+            return
+        }
+        #expect(batch.reason == .memory && batch.recordCount == 1)
+        _ = batcher.append(offset: 1, value: bytes("{}"), now: start)
+        #expect(batcher.sealForMemory().isEmpty)  // queued behind the in-flight one
+        _ = batcher.append(offset: 2, value: bytes("{}"), now: start)
+        #expect(batcher.openBytes == 3 && batcher.sealedBytes == 11)
+        #expect(batcher.abandon() == 14)
+        #expect(batcher.isIdle && batcher.openBytes == 0 && batcher.sealedBytes == 0)
     }
 
     @Test func rollsOnBytesBeforeExceedingTheLimit() {
@@ -38,7 +61,7 @@ import Testing
             Issue.record("expected a byte roll")
             return
         }
-        #expect(batch.reason == .bytes && batch.startOffset == 0 && batch.lastOffset == 0 && batch.body.count == 15)
+        #expect(batch.reason == .bytes && batch.startOffset == 0 && batch.lastOffset == 0 && batch.body.readableBytes == 15)
         #expect(batcher.open?.startOffset == 1)
     }
 
@@ -143,6 +166,27 @@ import Testing
 
     @Test func rejectsInvalidUTF8() {
         #expect(JSONValidator.problem(in: [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D]) != nil)
+    }
+
+    /// The word-at-a-time string scan must find a special byte at every position of every word: strings of
+    /// plain runs of every length with one piece (valid or not) in between, judged against Foundation's parser.
+    @Test func agreesWithFoundationAtEveryPosition() throws {
+        let pieces: [[UInt8]] = [
+            Array("\\\"".utf8), Array("\\\\".utf8), Array("\\u00e9".utf8), Array("caf\u{e9}".utf8),
+            Array("\u{1F600}".utf8), [0x22], [0x01], [0x1F], [0x7F], [0xFF], [0xC3, 0x28], Array("\\q".utf8),
+        ]
+        for piece in pieces {
+            for before in 0..<17 {
+                for after in [0, 1, 7, 8, 9] {
+                    var body = Array("{\"k\":\"".utf8)
+                    body += Array(repeating: UInt8(ascii: "a"), count: before) + piece
+                    body += Array(repeating: UInt8(ascii: "b"), count: after) + Array("\"}".utf8)
+                    let foundation = (try? JSONSerialization.jsonObject(with: Data(body))) != nil
+                    let ours = JSONValidator.problem(in: body) == nil
+                    #expect(ours == foundation, "\(String(decoding: body, as: UTF8.self).debugDescription)")
+                }
+            }
+        }
     }
 }
 

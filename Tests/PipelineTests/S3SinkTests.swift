@@ -3,6 +3,7 @@ import Foundation
 import Gzip
 import Kafka
 import Logging
+import NIOCore
 import PipelineConfig
 import Synchronization
 import Systemd
@@ -20,15 +21,22 @@ final class MemoryStore: SinkObjectStore, Sendable {
     let log = Mutex<[String]>([])
     let failuresLeft = Mutex<Int>(0)
     let failRetriable = Mutex<Bool>(true)
+    /// Called before each put; a test can hold an upload here.
+    let beforePut: @Sendable (String) async -> Void
 
-    func put(key: String, body: [UInt8], contentEncoding: String?, metadata: [String: String]) async throws {
+    init(beforePut: @escaping @Sendable (String) async -> Void = { _ in }) {
+        self.beforePut = beforePut
+    }
+
+    func put(key: String, body: ByteBuffer, contentEncoding: String?, metadata: [String: String]) async throws {
+        await beforePut(key)
         let fail = failuresLeft.withLock { left -> Bool in
             guard left > 0 else { return false }
             left -= 1
             return true
         }
         if fail { throw Failure(isRetriable: failRetriable.withLock { $0 }) }
-        objects.withLock { $0[key] = (body, metadata) }
+        objects.withLock { $0[key] = (Array(body.readableBytesView), metadata) }
         log.withLock { $0.append("put \(key)") }
     }
 }
@@ -180,5 +188,60 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         channel.finish()
         try await running.value
     }
-}
 
+    @Test func aBlockedPartitionDoesNotStallTheOthers() async throws {
+        let gate = BlockingSignal()
+        let store = MemoryStore { key in
+            if key.contains("partition=0/") {
+                while !gate.wait(timeout: .zero) { try? await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+        let committer = MemoryCommitter(store: store)
+        let sink = makeSink(store, committer, MemoryDeadLetters(),
+                            limits: BatchLimits(maxRecords: 2, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        let (channel, elements) = BoundedChannel<SinkInput>.make(low: 1, high: 1000, weight: { _ in 1 })
+        let running = Task { try await sink.run(input: elements) }
+        // Partition 0's first upload hangs; its later batches queue while partition 1 keeps storing.
+        for round in Int64(0)..<10 {
+            channel.trySend(SinkInput(messages: [message(0, 2 * round, "{}"), message(0, 2 * round + 1, "{}"),
+                                                 message(1, 2 * round, "{}"), message(1, 2 * round + 1, "{}")],
+                                      epoch: 0))
+        }
+        let partition1 = KafkaTopicPartition(topic: "p.pin", partition: 1)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while committer.committed.withLock({ $0[partition1] }) != 20, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(committer.committed.withLock { $0[partition1] } == 20)
+        #expect(committer.committed.withLock { $0[KafkaTopicPartition(topic: "p.pin", partition: 0)] } == nil)
+        gate.signal()
+        channel.finish()
+        try await running.value
+        #expect(committer.committed.withLock { $0[KafkaTopicPartition(topic: "p.pin", partition: 0)] } == 20)
+        // One object per batch, each stored once, and partition 0's in offset order.
+        let puts = store.log.withLock { $0.filter { $0.hasPrefix("put topics/p.pin/partition=0/") } }
+        #expect(puts == (0..<10).map { "put topics/p.pin/partition=0/p.pin+0+\(String(format: "%010d", 2 * $0)).json" })
+    }
+
+    @Test func theMemoryLimitBoundsWhatBatchesHold() async throws {
+        let store = MemoryStore { _ in try? await Task.sleep(for: .milliseconds(2)) }
+        let committer = MemoryCommitter(store: store)
+        let sink = makeSink(store, committer, MemoryDeadLetters(),
+                            limits: BatchLimits(maxRecords: 1000, maxBytes: 1 << 20, maxAge: .seconds(60))) {
+            $0.memoryLimit = 400
+        }
+        let value = "{\"v\":\"0123456789\"}"  // 19 bytes + newline
+        let inputs = (Int64(0)..<50).map { round in
+            SinkInput(messages: (0..<4).map { message(Int32($0 % 2), 2 * round + Int64($0 / 2), value) }, epoch: 0)
+        }
+        try await sink.run(input: inputs.async)
+        // Nothing lost and nothing doubled, although no batch ever reached its 1,000 records.
+        let bodies = store.objects.withLock { $0.values.map { String(decoding: $0.body, as: UTF8.self) } }
+        #expect(bodies.joined().split(separator: "\n").count == 200)
+        #expect(bodies.count > 2)
+        #expect(committer.committed.withLock { $0.values.sorted() } == [100, 100])
+        // Over the limit the sink takes no new input: the peak stays within one input (4 records) above it.
+        #expect(sink.memoryPeak <= 400 + 4 * 20)
+        #expect(sink.memoryPeak > 200)
+    }
+}

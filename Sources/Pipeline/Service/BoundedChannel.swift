@@ -34,6 +34,16 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     /// True while the sink is behind (above the high watermark until it drained below the low one).
     public var isFull: Bool { full.value.load(ordering: .acquiring) }
 
+    /// Waits (checking every 2 ms) until the channel is no longer full, `timeout` passed or `stop` returns true;
+    /// returns whether there is room again.
+    public func waitUntilNotFull(timeout: Duration, stop: () -> Bool = { false }) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while isFull, !stop(), ContinuousClock.now < deadline {
+            do { try await Task.sleep(for: .milliseconds(2)) } catch { break }
+        }
+        return !isFull
+    }
+
     /// Enqueues `element`; returns false when the channel is now full and the caller should stop producing.
     @discardableResult
     public func trySend(_ element: sending Element) -> Bool {

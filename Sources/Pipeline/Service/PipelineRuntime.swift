@@ -144,7 +144,7 @@ extension PipelineRuntime {
         let stopWhenCaughtUp: (@Sendable () -> Bool)? = once ? { @Sendable in sourceDone.isTriggered } : nil
         let (channel, elements) = BoundedChannel<SinkInput>.make(
             low: max(1, configuration.s3.channelCapacity / 2), high: configuration.s3.channelCapacity,
-            weight: { (input: borrowing SinkInput) -> Int in input.messages.count })
+            weight: { (input: borrowing SinkInput) -> Int in input.records.count })
         group.addTask {
             await self.guarded(errors) {
                 try await topicConsumer.run(into: channel, stopWhenCaughtUp: stopWhenCaughtUp)

@@ -2,7 +2,12 @@
 enum JSONValidator {
     /// nil when valid, else the reason (with the byte position) for the dead-letter record.
     static func problem(in bytes: [UInt8]) -> String? {
-        bytes.withUnsafeBufferPointer { buffer in
+        bytes.withUnsafeBytes { problem(in: $0) }
+    }
+
+    /// nil when valid, else the reason (with the byte position) for the dead-letter record.
+    static func problem(in raw: UnsafeRawBufferPointer) -> String? {
+        raw.withMemoryRebound(to: UInt8.self) { buffer in
             var scanner = Scanner(bytes: buffer)
             scanner.skipSpace()
             if scanner.atEnd { return "empty value" }
@@ -81,7 +86,17 @@ enum JSONValidator {
 
         mutating func string() -> String? {
             index += 1
-            while index < bytes.count {
+            while true {
+                // Eight bytes at a time over the plain part of the string: ASCII without quote, backslash or
+                // control characters, which is most of every record.
+                if let base = bytes.baseAddress {
+                    while index + 8 <= bytes.count {
+                        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                        if Self.needsAttention(word) { break }
+                        index += 8
+                    }
+                }
+                guard index < bytes.count else { break }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") { index += 1; return nil }
                 if byte < 0x20 { return fail("control character in string") }
@@ -107,6 +122,19 @@ enum JSONValidator {
                 if let problem = utf8Sequence() { return problem }
             }
             return fail("unterminated string")
+        }
+
+        /// Whether any byte of `word` is a quote, a backslash, a control character or not ASCII (SWAR: each test
+        /// sets the high bit of a byte that matches, and none of a byte that does not).
+        @inline(__always)
+        static func needsAttention(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZeroByte(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+            let quote = hasZeroByte(word ^ (ones &* 0x22))
+            let backslash = hasZeroByte(word ^ (ones &* 0x5C))
+            let control = (word &- ones &* 0x20) & ~word & highs
+            return (quote | backslash | control | (word & highs)) != 0
         }
 
         mutating func utf8Sequence() -> String? {

@@ -1,3 +1,4 @@
+import NIOCore
 import PipelineConfig
 
 /// A batch that has stopped growing and is ready to be stored as one object.
@@ -7,8 +8,9 @@ struct SealedBatch: Sendable, Equatable {
     var recordCount: Int
     /// Records sent to the dead-letter location instead (their offsets lie inside the range).
     var deadLetterCount: Int
-    /// JSON Lines: one record value and a newline per record, in offset order.
-    var body: [UInt8]
+    /// JSON Lines: one record value and a newline per record, in offset order (a ByteBuffer, so that the S3
+    /// client sends it without a copy).
+    var body: ByteBuffer
     /// Time-based path segment of the first record (extension), or nil.
     var timePath: String?
     var reason: RollReason
@@ -17,20 +19,25 @@ struct SealedBatch: Sendable, Equatable {
 /// Why a batch was sealed.
 enum RollReason: String, Sendable {
     case records, bytes, age, timePath = "time-path", drain
+    /// The sink's memory limit was reached and this was the largest open batch.
+    case memory
 }
 
 /// The batching decisions of one topic-partition, as a pure state machine.
 ///
-/// - Important: At most one object per partition is uncommitted at any time: a sealed batch waits until the
-///   previous upload *and* its offset commit finished. A retried batch therefore starts at the same offset and
-///   overwrites the same key, so S3 never holds a gap or an overlap, whatever crashes.
+/// Sealed batches queue up behind the one being stored; appending never waits for an upload (the sink's memory
+/// budget bounds the queue instead).
+///
+/// - Important: At most one object per partition is uncommitted at any time: a sealed batch is stored only after
+///   the previous upload *and* its offset commit finished. A retried batch therefore starts at the same offset
+///   and overwrites the same key, so S3 never holds a gap or an overlap, whatever crashes.
 struct PartitionBatcher: Sendable {
     struct OpenBatch: Sendable {
         var startOffset: Int64
         var lastOffset: Int64
         var recordCount = 0
         var deadLetterCount = 0
-        var body: [UInt8] = []
+        var body = ByteBuffer()
         var openedAt: ContinuousClock.Instant
         var timePath: String?
     }
@@ -42,50 +49,59 @@ struct PartitionBatcher: Sendable {
 
     let limits: BatchLimits
     private(set) var open: OpenBatch?
-    /// Sealed and waiting for the in-flight upload to finish.
-    private(set) var waiting: SealedBatch?
+    /// Sealed and waiting, oldest first, for the in-flight upload to finish.
+    private(set) var queued: [SealedBatch] = []
     /// Being stored and committed.
     private(set) var inFlight: SealedBatch?
+    /// Body bytes of the sealed batches (queued and in flight).
+    private(set) var sealedBytes = 0
+    /// The size of the last sealed body: the capacity reserved for the next batch, so bodies do not grow by
+    /// doubling (which would hold up to twice the memory the budget counts).
+    private var capacityHint = 0
 
     init(limits: BatchLimits) {
         self.limits = limits
     }
 
-    /// True when appending could need a second sealed batch: the caller must wait for `uploadFinished` first.
-    var isBlocked: Bool { waiting != nil }
+    /// Nothing open, queued or in flight.
+    var isIdle: Bool { open == nil && queued.isEmpty && inFlight == nil }
 
-    /// Nothing open, waiting or in flight.
-    var isIdle: Bool { open == nil && waiting == nil && inFlight == nil }
+    /// Body bytes of the open batch.
+    var openBytes: Int { open?.body.readableBytes ?? 0 }
 
     /// Appends one record value (valid JSON, without a newline).
-    mutating func append(offset: Int64, value: [UInt8], timePath: String? = nil, now: ContinuousClock.Instant) -> [Action] {
-        precondition(!isBlocked, "append while blocked: wait for uploadFinished")
+    mutating func append(offset: Int64, value: UnsafeRawBufferPointer, timePath: String? = nil,
+                         now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
         if let current = open {
             if current.timePath != timePath {
                 actions += seal(.timePath)
-            } else if current.body.count + value.count + 1 > limits.maxBytes, current.recordCount > 0 {
+            } else if current.body.readableBytes + value.count + 1 > limits.maxBytes, current.recordCount > 0 {
                 actions += seal(.bytes)
             }
         }
         if open == nil {
             open = OpenBatch(startOffset: offset, lastOffset: offset, openedAt: now, timePath: timePath)
+            if capacityHint > 0 { open!.body.reserveCapacity(min(capacityHint + capacityHint / 16, limits.maxBytes)) }
         }
-        open!.body.append(contentsOf: value)
-        open!.body.append(UInt8(ascii: "\n"))
+        open!.body.writeBytes(value)
+        open!.body.writeInteger(UInt8(ascii: "\n"))
         open!.recordCount += 1
         open!.lastOffset = offset
         if open!.recordCount >= limits.maxRecords {
             actions += seal(.records)
-        } else if open!.body.count >= limits.maxBytes {
+        } else if open!.body.readableBytes >= limits.maxBytes {
             actions += seal(.bytes)
         }
         return actions
     }
 
+    mutating func append(offset: Int64, value: [UInt8], timePath: String? = nil, now: ContinuousClock.Instant) -> [Action] {
+        value.withUnsafeBytes { append(offset: offset, value: $0, timePath: timePath, now: now) }
+    }
+
     /// A record at `offset` went to the dead-letter location: the batch still covers its offset.
     mutating func skip(offset: Int64, now: ContinuousClock.Instant) -> [Action] {
-        precondition(!isBlocked, "skip while blocked: wait for uploadFinished")
         if open == nil {
             open = OpenBatch(startOffset: offset, lastOffset: offset, openedAt: now, timePath: nil)
         }
@@ -96,39 +112,50 @@ struct PartitionBatcher: Sendable {
 
     /// Seals the open batch when it is older than `maxAge`.
     mutating func tick(now: ContinuousClock.Instant) -> [Action] {
-        guard let current = open, waiting == nil, now - current.openedAt >= limits.maxAge else { return [] }
+        guard let current = open, now - current.openedAt >= limits.maxAge else { return [] }
         return seal(.age)
     }
 
     /// Seals whatever is open (shutdown, end of input).
-    mutating func drain() -> [Action] {
-        guard open != nil, waiting == nil else { return [] }
-        return seal(.drain)
+    mutating func drain() -> [Action] { seal(.drain) }
+
+    /// Seals the open batch early because the sink holds too much memory.
+    mutating func sealForMemory() -> [Action] { seal(.memory) }
+
+    /// The in-flight batch was stored and committed: returns the bytes it held and starts the next one, if any.
+    mutating func uploadFinished() -> (released: Int, actions: [Action]) {
+        let released = inFlight?.body.readableBytes ?? 0
+        sealedBytes -= released
+        inFlight = nil
+        guard !queued.isEmpty else { return (released, []) }
+        let next = queued.removeFirst()
+        inFlight = next
+        return (released, [.upload(next)])
     }
 
-    /// The in-flight batch was stored and committed; starts the waiting one, if any.
-    mutating func uploadFinished() -> [Action] {
+    /// Drops everything not yet stored (the partition was revoked); returns the bytes that held.
+    mutating func abandon() -> Int {
+        let released = openBytes + sealedBytes
+        open = nil
+        queued = []
         inFlight = nil
-        guard let next = waiting else { return [] }
-        waiting = nil
-        inFlight = next
-        if let current = open, current.recordCount >= limits.maxRecords || current.body.count >= limits.maxBytes {
-            _ = seal(current.recordCount >= limits.maxRecords ? .records : .bytes)
-        }
-        return [.upload(next)]
+        sealedBytes = 0
+        return released
     }
 
     private mutating func seal(_ reason: RollReason) -> [Action] {
-        guard let current = open, waiting == nil else { return [] }
+        guard let current = open else { return [] }
         open = nil
         let batch = SealedBatch(startOffset: current.startOffset, lastOffset: current.lastOffset,
                                 recordCount: current.recordCount, deadLetterCount: current.deadLetterCount,
                                 body: current.body, timePath: current.timePath, reason: reason)
+        sealedBytes += batch.body.readableBytes
+        if reason == .records || reason == .bytes { capacityHint = batch.body.readableBytes }
         if inFlight == nil {
             inFlight = batch
             return [.upload(batch)]
         }
-        waiting = batch
+        queued.append(batch)
         return []
     }
 }

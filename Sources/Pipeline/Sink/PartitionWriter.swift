@@ -6,7 +6,8 @@ import Synchronization
 /// One topic-partition's batches and its single upload chain (upload → commit → next batch).
 ///
 /// Shared between the sink loop (appends), the age ticker and the consumer's rebalance callback (revoke),
-/// so its state sits behind a lock; uploads run in one task at a time per partition.
+/// so its state sits behind a lock; uploads run in one task at a time per partition. Appending never waits:
+/// sealed batches queue behind the upload, and the sink's memory budget bounds what all partitions hold.
 final class PartitionWriter: Sendable {
     let partition: KafkaTopicPartition
     private let state: Mutex<State>
@@ -14,11 +15,11 @@ final class PartitionWriter: Sendable {
 
     private struct State {
         var batcher: PartitionBatcher
-        var uploader: Task<Void, Never>?
         var revoked = false
         /// Bumped at every upload completion, so waiters re-check their condition.
         var changes = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var uploader: Task<Void, Never>?
     }
 
     init(partition: KafkaTopicPartition, context: SinkContext) {
@@ -27,37 +28,44 @@ final class PartitionWriter: Sendable {
         self.state = Mutex(State(batcher: PartitionBatcher(limits: context.settings.batch)))
     }
 
-    /// Appends a valid record; waits first while the partition already has a batch waiting behind an upload.
-    func append(_ message: KafkaMessage, timePath: String?) async {
-        await waitUntil { !$0.batcher.isBlocked || $0.revoked }
-        let actions = state.withLock { state -> [PartitionBatcher.Action] in
-            guard !state.revoked else { return [] }
-            return state.batcher.append(offset: message.offset, value: message.value, timePath: timePath,
-                                        now: .now)
-        }
-        perform(actions)
-    }
-
-    /// Records that the record at `offset` went to the dead-letter location.
-    func skip(offset: Int64) async {
-        await waitUntil { !$0.batcher.isBlocked || $0.revoked }
-        let actions = state.withLock { state -> [PartitionBatcher.Action] in
-            guard !state.revoked else { return [] }
-            return state.batcher.skip(offset: offset, now: .now)
-        }
-        perform(actions)
+    /// Adds records `range` of `batch` (one partition's, in offset order) under one lock. Records whose index is
+    /// in `deadLetters` went to the dead-letter location: their offsets stay inside the batch range.
+    /// `timePaths` (extension) holds each record's path segment, in range order.
+    func append(_ batch: KafkaRecordBatch, _ range: Range<Int>, deadLetters: Set<Int>, timePaths: [String]?,
+                now: ContinuousClock.Instant) {
+        perform(mutate { batcher in
+            var actions: [PartitionBatcher.Action] = []
+            for index in range {
+                let offset = batch.records[index].offset
+                if !deadLetters.isEmpty, deadLetters.contains(index) {
+                    actions += batcher.skip(offset: offset, now: now)
+                    continue
+                }
+                let path = timePaths?[index - range.lowerBound]
+                actions += batch.withValue(at: index) { batcher.append(offset: offset, value: $0, timePath: path, now: now) }
+            }
+            return actions
+        })
     }
 
     /// Seals the open batch when it is too old (called by the sink's timer).
     func tick(now: ContinuousClock.Instant) {
-        perform(state.withLock { $0.revoked ? [] : $0.batcher.tick(now: now) })
+        perform(mutate { $0.tick(now: now) })
     }
+
+    /// Seals the open batch now, to bring the sink back under its memory limit.
+    func sealForMemory() {
+        perform(mutate { $0.sealForMemory() })
+    }
+
+    /// Body bytes of the open batch.
+    var openBytes: Int { state.withLock { $0.batcher.openBytes } }
 
     /// Seals everything and waits until every batch is stored and committed (shutdown, end of input).
     func drain() async {
         while true {
             let seen = state.withLock { $0.changes }
-            perform(state.withLock { $0.revoked ? [] : $0.batcher.drain() })
+            perform(mutate { $0.drain() })
             if state.withLock({ $0.revoked || $0.batcher.isIdle }) || context.fatalError != nil { return }
             await waitUntil { $0.changes != seen || $0.revoked }
         }
@@ -66,34 +74,52 @@ final class PartitionWriter: Sendable {
     /// The partition was taken away: drop what is not uploaded yet and wait for an upload in progress to settle
     /// (it may still commit, which the group allows before the revocation completes).
     func revoke() -> Task<Void, Never>? {
-        let (uploader, waiters) = state.withLock { state -> (Task<Void, Never>?, [CheckedContinuation<Void, Never>]) in
+        let (uploader, waiters, open, sealed) = state.withLock { state in
             state.revoked = true
             let waiters = state.waiters
             state.waiters = []
-            return (state.uploader, waiters)
+            let open = state.batcher.openBytes
+            let sealed = state.batcher.sealedBytes
+            _ = state.batcher.abandon()
+            return (state.uploader, waiters, open, sealed)
         }
+        context.budget.adjust(open: -open, sealed: -sealed)
         waiters.forEach { $0.resume() }
         return uploader
     }
 
     var isRevoked: Bool { state.withLock { $0.revoked } }
 
+    /// Applies `change` to the batcher (unless revoked) and reports the change of held bytes to the budget.
+    private func mutate(_ change: (inout PartitionBatcher) -> [PartitionBatcher.Action]) -> [PartitionBatcher.Action] {
+        let (actions, open, sealed) = state.withLock { state -> ([PartitionBatcher.Action], Int, Int) in
+            guard !state.revoked else { return ([], 0, 0) }
+            let open = state.batcher.openBytes
+            let sealed = state.batcher.sealedBytes
+            let actions = change(&state.batcher)
+            return (actions, state.batcher.openBytes - open, state.batcher.sealedBytes - sealed)
+        }
+        context.budget.adjust(open: open, sealed: sealed)
+        return actions
+    }
+
     private func perform(_ actions: [PartitionBatcher.Action]) {
         for case .upload(let batch) in actions {
-            let task = Task { await self.uploadChain(first: batch) }
-            state.withLock { $0.uploader = task }
+            state.withLock { state in
+                state.uploader = Task { await self.uploadChain(first: batch) }
+            }
         }
     }
 
-    /// Stores and commits batches one after the other until none is waiting.
+    /// Stores and commits batches one after the other until none is queued.
     private func uploadChain(first: SealedBatch) async {
         var next: SealedBatch? = first
         while let batch = next {
             let stored = await context.store(batch, partition: partition) { self.isRevoked }
             if !stored { break }
-            let actions = state.withLock { $0.batcher.uploadFinished() }
-            notifyWaiters()
             next = nil
+            let actions = mutate { $0.uploadFinished().actions }
+            notifyWaiters()
             for case .upload(let following) in actions { next = following }
         }
         notifyWaiters()

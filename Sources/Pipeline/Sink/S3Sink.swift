@@ -6,12 +6,16 @@ import Systemd
 
 /// Records handed from the topic consumer to the sink, stamped with the consumer's assignment epoch.
 public struct SinkInput: Sendable {
-    public var messages: [KafkaMessage]
+    public var records: KafkaRecordBatch
     public var epoch: UInt64
 
-    public init(messages: [KafkaMessage], epoch: UInt64) {
-        self.messages = messages
+    public init(records: KafkaRecordBatch, epoch: UInt64) {
+        self.records = records
         self.epoch = epoch
+    }
+
+    public init(messages: [KafkaMessage], epoch: UInt64) {
+        self.init(records: KafkaRecordBatch(messages), epoch: epoch)
     }
 }
 
@@ -25,6 +29,8 @@ public final class S3Sink: Sendable {
     private let writers = Mutex<[KafkaTopicPartition: PartitionWriter]>([:])
     /// The epoch at which each partition was last revoked; older records of it are stale.
     private let revokedAt = Mutex<[KafkaTopicPartition: UInt64]>([:])
+    /// How long the sink loop waited for uploads to free memory.
+    private let memoryWait = Mutex<Duration>(.zero)
     static let actorName = "sink"
 
     public init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
@@ -36,6 +42,9 @@ public final class S3Sink: Sendable {
         self.heartbeats = heartbeats
         self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
     }
+
+    /// The most bytes the batches held at once.
+    public var memoryPeak: Int { context.budget.peak }
 
     /// The first error that stopped the sink for good (403, missing bucket, …).
     public var fatalError: (any Error)? { context.fatalError }
@@ -61,23 +70,60 @@ public final class S3Sink: Sendable {
             await drainAll()
             group.cancelAll()
         }
+        context.logger.info("Sink finished", metadata: [
+            "memory.peak_bytes": "\(context.budget.peak)", "memory.limit_bytes": "\(context.budget.limit)",
+            "memory.wait_seconds": "\(memoryWait.withLock { $0 })",
+        ])
         if let fatal = context.fatalError { throw fatal }
     }
 
     private func handle(_ input: SinkInput) async throws {
         let stale = revokedAt.withLock { $0 }
-        for message in input.messages {
-            let partition = message.topicPartition
+        let now = ContinuousClock.now
+        let batch = input.records
+        let records = batch.records
+        var start = 0
+        // Records come in runs of one partition (librdkafka hands over whole fetched message sets): each run goes
+        // to its writer under one lock.
+        while start < records.count {
+            let first = records[start]
+            var end = start + 1
+            while end < records.count, records[end].partition == first.partition,
+                  records[end].topicIndex == first.topicIndex { end += 1 }
+            defer { start = end }
+            let partition = batch.topicPartition(at: start)
             if let revoked = stale[partition], input.epoch < revoked { continue }
-            context.stats.consumed.add(1, ordering: .relaxed)
-            let writer = writer(for: partition)
-            if let problem = JSONValidator.problem(in: message.value) {
-                try await sendToDeadLetter(message, reason: problem)
-                await writer.skip(offset: message.offset)
-            } else {
-                let path = timePath.map { $0.format(millisecondsSinceEpoch: message.timestamp ?? 0) }
-                await writer.append(message, timePath: path)
+            context.stats.consumed.add(end - start, ordering: .relaxed)
+            var deadLetters: Set<Int> = []
+            for index in start..<end {
+                if let problem = batch.withValue(at: index, JSONValidator.problem(in:)) {
+                    try await sendToDeadLetter(batch[index], reason: problem)
+                    deadLetters.insert(index)
+                }
             }
+            let timePaths = timePath.map { formatter in
+                (start..<end).map { formatter.format(millisecondsSinceEpoch: max(0, records[$0].timestamp)) }
+            }
+            writer(for: partition).append(batch, start..<end, deadLetters: deadLetters, timePaths: timePaths, now: now)
+        }
+        heartbeats.beat(Self.actorName)
+        await waitForMemory()
+    }
+
+    /// While the batches hold more than the memory limit: seal the largest open batch when the sealed ones alone
+    /// cannot bring the total back under it, then wait for uploads to release memory.
+    private func waitForMemory() async {
+        let budget = context.budget
+        guard budget.isOverLimit else { return }
+        let started = ContinuousClock.now
+        defer { memoryWait.withLock { $0 += ContinuousClock.now - started } }
+        while budget.isOverLimit, context.fatalError == nil, !Task.isCancelled {
+            let seen = budget.generation
+            if budget.usage.sealed < budget.limit / 2 {
+                let largest = writers.withLock { $0.values.max { $0.openBytes < $1.openBytes } }
+                largest?.sealForMemory()
+            }
+            await budget.waitForRelease(after: seen, timeout: .seconds(1))
             heartbeats.beat(Self.actorName)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import NIOCore
 import S3
 
 extension S3Error: RetriableError {}
@@ -15,7 +16,7 @@ public struct S3ObjectStore: SinkObjectStore {
         self.bucket = bucket
     }
 
-    public func put(key: String, body: [UInt8], contentEncoding: String?, metadata: [String: String]) async throws {
+    public func put(key: String, body: ByteBuffer, contentEncoding: String?, metadata: [String: String]) async throws {
         _ = try await client.putObject(bucket: bucket, key: key, body: body, contentType: "application/json",
                                        contentEncoding: contentEncoding, metadata: metadata)
     }

@@ -1,6 +1,7 @@
 import Gzip
 import Kafka
 import Logging
+import NIOCore
 import PipelineConfig
 import Synchronization
 
@@ -12,6 +13,8 @@ final class SinkContext: Sendable {
     let stats: PipelineStats
     let logger: Logger
     let hooks: TestHooks
+    /// What the batches of every partition hold, against `settings.memoryLimit`.
+    let budget: SinkMemoryBudget
     private let fatal = Mutex<(any Error)?>(nil)
     private let uploads = Atomic<Int>(0)
     private let onFatal: @Sendable () -> Void
@@ -25,6 +28,7 @@ final class SinkContext: Sendable {
         self.logger = logger
         self.hooks = hooks
         self.onFatal = onFatal
+        self.budget = SinkMemoryBudget(limit: settings.memoryLimit)
     }
 
     var fatalError: (any Error)? { fatal.withLock { $0 } }
@@ -37,6 +41,7 @@ final class SinkContext: Sendable {
         }
         if first {
             logger.error("S3 sink stopping: \(error)")
+            budget.wakeAll()
             onFatal()
         }
     }
@@ -63,7 +68,9 @@ final class SinkContext: Sendable {
         metadata[LogKey.lastOffset] = "\(batch.lastOffset)"
         metadata[LogKey.objectKey] = "\(key)"
         var backoff = RetryBackoff(initial: .milliseconds(500), maximum: .seconds(30))
-        let body = settings.gzip ? GzipEncoder.compress(batch.body) : batch.body
+        let body = settings.gzip
+            ? ByteBuffer(bytes: batch.body.withUnsafeReadableBytes { GzipEncoder.compress($0) }) : batch.body
+        let uploadStarted = ContinuousClock.now
         while true {
             if isRevoked() || fatalError != nil { return false }
             do {
@@ -88,6 +95,7 @@ final class SinkContext: Sendable {
         let uploadNumber = uploads.add(1, ordering: .relaxed).newValue
         hooks.afterUpload(number: uploadNumber)
         backoff.reset()
+        let commitStarted = ContinuousClock.now
         while true {
             do {
                 try await committer.commit(partition, offset: batch.lastOffset + 1)
@@ -113,7 +121,13 @@ final class SinkContext: Sendable {
         stats.objects.add(1, ordering: .relaxed)
         metadata[LogKey.records] = "\(batch.recordCount)"
         metadata[LogKey.reason] = "\(batch.reason.rawValue)"
+        metadata["s3.upload_ms"] = "\(Self.milliseconds(commitStarted - uploadStarted))"
+        metadata["kafka.commit_ms"] = "\(Self.milliseconds(ContinuousClock.now - commitStarted))"
         logger.debug("Object stored and offsets committed", metadata: metadata)
         return true
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }

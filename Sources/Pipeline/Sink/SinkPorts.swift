@@ -1,8 +1,9 @@
 import Kafka
+import NIOCore
 
 /// Where the sink stores objects (S3 in production, a fake in unit tests).
 public protocol SinkObjectStore: Sendable {
-    func put(key: String, body: [UInt8], contentEncoding: String?, metadata: [String: String]) async throws
+    func put(key: String, body: ByteBuffer, contentEncoding: String?, metadata: [String: String]) async throws
 }
 
 /// Where the sink commits offsets (the Kafka consumer group in production).

@@ -16,7 +16,7 @@ extension S3Client {
             let xml = Array(
                 ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                     + "<LocationConstraint>\(configuration.region)</LocationConstraint></CreateBucketConfiguration>").utf8)
-            attachBody(xml[...], buffer: ByteBuffer(bytes: xml), to: &request)
+            attachBody(ByteBuffer(bytes: xml), to: &request)
         }
         do {
             _ = try await perform(request)

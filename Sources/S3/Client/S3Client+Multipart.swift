@@ -5,7 +5,7 @@ extension S3Client {
     /// CreateMultipartUpload, UploadPart (each with Content-MD5) in order, CompleteMultipartUpload; on any
     /// failure, AbortMultipartUpload so no parts are left behind, then the failure is rethrown.
     func multipartUpload(
-        bucket: String, key: String, body: [UInt8], contentType: String, contentEncoding: String?,
+        bucket: String, key: String, body: ByteBuffer, contentType: String, contentEncoding: String?,
         metadata: [String: String]
     ) async throws(S3Error) -> S3PutResult {
         var create = S3Request(operation: "CreateMultipartUpload", method: "POST", bucket: bucket, key: key)
@@ -22,17 +22,16 @@ extension S3Client {
         logger.debug("S3 multipart upload started", metadata: ["s3.bucket": "\(bucket)", "s3.key": "\(key)", "s3.upload_id": "\(uploadID)"])
 
         do throws(S3Error) {
-            let whole = ByteBuffer(bytes: body)
             let partSize = max(configuration.partSize, 1)
             var etags: [String] = []
             var start = 0
-            while start < body.count {
-                let end = min(start + partSize, body.count)
+            while start < body.readableBytes {
+                let end = min(start + partSize, body.readableBytes)
                 let partNumber = etags.count + 1
                 var part = S3Request(operation: "UploadPart", method: "PUT", bucket: bucket, key: key)
                 part.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
                 // The part is a view of the one buffer holding the body: no copy per part or per retry.
-                attachBody(body[start..<end], buffer: whole.getSlice(at: start, length: end - start)!, to: &part)
+                attachBody(body.getSlice(at: body.readerIndex + start, length: end - start)!, to: &part)
                 let uploaded = try await perform(part)
                 guard let etag = uploaded.header("ETag") else {
                     throw S3Error(
@@ -47,7 +46,7 @@ extension S3Client {
             complete.query = [("uploadId", uploadID)]
             let xml = Self.completeDocument(etags: etags)
             complete.headers = [("Content-Type", "application/xml")]
-            attachBody(xml[...], buffer: ByteBuffer(bytes: xml), to: &complete)
+            attachBody(ByteBuffer(bytes: xml), to: &complete)
             let completed = try await perform(complete)
             let etag = S3XMLNode.parse(completed.body)?.text(of: "ETag").map(S3Response.unquote) ?? completed.etag
             return S3PutResult(etag: etag, versionID: completed.header("x-amz-version-id"), partCount: etags.count)

@@ -8,14 +8,24 @@ extension S3Client {
         bucket: String, key: String, body: [UInt8], contentType: String = "application/json",
         contentEncoding: String? = nil, metadata: [String: String] = [:]
     ) async throws(S3Error) -> S3PutResult {
-        if body.count >= configuration.multipartThreshold, body.count > configuration.partSize {
+        try await putObject(bucket: bucket, key: key, body: ByteBuffer(bytes: body), contentType: contentType,
+                            contentEncoding: contentEncoding, metadata: metadata)
+    }
+
+    /// ``putObject(bucket:key:body:contentType:contentEncoding:metadata:)`` for a body already in a ByteBuffer,
+    /// which is sent (and resent on a retry) without a copy.
+    public func putObject(
+        bucket: String, key: String, body: ByteBuffer, contentType: String = "application/json",
+        contentEncoding: String? = nil, metadata: [String: String] = [:]
+    ) async throws(S3Error) -> S3PutResult {
+        if body.readableBytes >= configuration.multipartThreshold, body.readableBytes > configuration.partSize {
             return try await multipartUpload(
                 bucket: bucket, key: key, body: body, contentType: contentType, contentEncoding: contentEncoding,
                 metadata: metadata)
         }
         var request = S3Request(operation: "PutObject", method: "PUT", bucket: bucket, key: key)
         request.headers = Self.objectHeaders(contentType: contentType, contentEncoding: contentEncoding, metadata: metadata)
-        attachBody(body[...], buffer: ByteBuffer(bytes: body), to: &request)
+        attachBody(body, to: &request)
         let response = try await perform(request)
         return S3PutResult(etag: response.etag, versionID: response.header("x-amz-version-id"))
     }
@@ -57,11 +67,11 @@ extension S3Client {
 
     /// Sets the body (a view of `buffer`, no copy), its SHA-256 and its Content-MD5, both hashed from `bytes`
     /// in place.
-    func attachBody(_ bytes: ArraySlice<UInt8>, buffer: ByteBuffer, to request: inout S3Request) {
-        var md5 = PayloadDigest.md5Base64(bytes)
+    func attachBody(_ buffer: ByteBuffer, to request: inout S3Request) {
+        var md5 = buffer.withUnsafeReadableBytes { PayloadDigest.md5Base64($0) }
         if testHooks.corruptContentMD5 { md5 = PayloadDigest.md5Base64(Array("corrupted".utf8)) }
         request.headers.append(("Content-MD5", md5))
-        request.payloadSHA256 = PayloadDigest.sha256Hex(bytes)
+        request.payloadSHA256 = buffer.withUnsafeReadableBytes { PayloadDigest.sha256Hex($0) }
         request.body = buffer
     }
 

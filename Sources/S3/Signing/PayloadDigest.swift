@@ -18,6 +18,20 @@ public enum PayloadDigest {
         return Data(hasher.finalize()).base64EncodedString()
     }
 
+    /// Lowercase hex SHA-256 of `bytes`.
+    public static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return Hex.encode(hasher.finalize())
+    }
+
+    /// Base64 MD5 of `bytes`.
+    public static func md5Base64(_ bytes: UnsafeRawBufferPointer) -> String {
+        var hasher = Insecure.MD5()
+        hasher.update(bufferPointer: bytes)
+        return Data(hasher.finalize()).base64EncodedString()
+    }
+
     public static func sha256Hex(_ bytes: [UInt8]) -> String { sha256Hex(bytes[...]) }
     public static func md5Base64(_ bytes: [UInt8]) -> String { md5Base64(bytes[...]) }
 }

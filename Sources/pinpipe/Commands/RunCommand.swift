@@ -20,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
     var fromScratch = false
 
     func run() async throws {
+        Bootstrap.tuneAllocator()
         let configuration = try Bootstrap.loadConfiguration(config)
         Bootstrap.logging(configuration.logging)
         let logger = Logger(label: "pinpipe")

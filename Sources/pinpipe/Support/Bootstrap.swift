@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import Foundation
 import Kafka
@@ -22,6 +23,18 @@ enum Bootstrap {
     }
 
     /// Loads the configuration or exits with EX_CONFIG (78) after printing the located error.
+    /// Large buffers (batch bodies, poll buffers, fetched message sets) get their own mappings, returned to the
+    /// system when freed. Left to itself, glibc raises its mmap threshold after the first such free and then
+    /// serves them from per-thread arenas, where the holes they leave keep the resident size at about twice what
+    /// is in use. An explicit threshold turns that adjustment off. `MALLOC_MMAP_THRESHOLD_` still overrides it.
+    static func tuneAllocator() {
+        guard ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil,
+              let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        // <malloc.h> is not part of Swift's Glibc module: `int mallopt(int param, int value)`, M_MMAP_THRESHOLD = -3.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 * 1024)
+    }
+
     static func loadConfiguration(_ path: String) throws -> PinpipeConfiguration {
         do {
             return try PinpipeConfiguration.load(file: path)

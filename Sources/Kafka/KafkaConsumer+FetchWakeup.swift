@@ -1,0 +1,34 @@
+import CRdKafka
+
+extension KafkaConsumer {
+    /// Wakes the fetchers of the assigned partitions' leaders, without waiting for it.
+    ///
+    /// librdkafka 2.0.2 stops fetching while its consumer queue is above `queued.min.messages` or
+    /// `queued.max.messages.kbytes`, and looks at the queue again only when the broker's thread wakes up for
+    /// some other reason, up to a second later (librdkafka issue #2879; 2.3 added `fetch.queue.backoff.ms`).
+    /// An application slower than the broker, like the S3 sink, meets that threshold all the time and then
+    /// drains the queue and waits. One ListOffsets request to each leader (`rd_kafka_offsets_for_times` for
+    /// the latest offsets) wakes those threads, and they fetch again at once.
+    ///
+    /// Call it when a poll found the queue drained while the partitions still lag. At most one wake-up runs at
+    /// a time (on its own thread); calls meanwhile are dropped.
+    public func wakeFetchers() {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { return }
+        let partitions = state.sortedAssignment
+        guard !partitions.isEmpty,
+              !wakeupRunning.testAndSet() else { return }
+        let rk = handle
+        let running = wakeupRunning
+        wakeupWorker.submit {
+            let list = RDKafkaPartitionList.make(
+                partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_END)) }))
+            _ = rd_kafka_offsets_for_times(rk.pointer, list, 1000)
+            rd_kafka_topic_partition_list_destroy(list)
+            running.clear()
+        }
+        wakeups.add(1, ordering: .relaxed)
+    }
+
+    /// How many wake-ups were sent (for the sink's final figures).
+    public var fetcherWakeups: Int { wakeups.load(ordering: .relaxed) }
+}
