@@ -35,9 +35,11 @@ let package = Package(
             log,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
+            "CChecksum",
         ]),
         .target(name: "SampleData", dependencies: []),
         .target(name: "Gzip", dependencies: ["CZlib"]),
+        .target(name: "CChecksum"),
 
         // Floor 2: configuration and the pipeline.
         .target(name: "PipelineConfig", dependencies: ["YAML"]),

@@ -23,7 +23,7 @@ public struct KafkaConsumerConfiguration: Sendable {
     }
 
     /// Defaults: offsets are committed only explicitly (`commit`), never stored automatically, and a group
-    /// without committed offsets starts from the earliest record. The prefetch queue is held to 8 MiB (librdkafka:
+    /// without committed offsets starts from the earliest record. The prefetch queue is held to 4 MiB (librdkafka:
     /// 64 MiB): an application that cannot keep up gains nothing from more, and the memory is better spent on
     /// the sink's batches. `KafkaConsumer.wakeFetchers()` keeps a small queue from stalling the fetcher.
     var librdkafkaProperties: [(String, String)] {
@@ -35,7 +35,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.auto.offset.store", "false"),
             ("auto.offset.reset", "earliest"),
             ("enable.partition.eof", "false"),
-            ("queued.max.messages.kbytes", "8192"),
+            ("queued.max.messages.kbytes", "4096"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return list

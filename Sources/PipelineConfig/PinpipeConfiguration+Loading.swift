@@ -179,6 +179,7 @@ extension PinpipeConfiguration {
         s3.gzip = try reader.bool("gzip", default: s3.gzip)
         s3.timePartitioning = try reader.string("time_partitioning")
         s3.channelCapacity = try reader.int("channel_capacity", default: s3.channelCapacity, range: 1...10_000_000)
+        s3.checksum = try reader.choice("checksum", default: s3.checksum)
         s3.memoryLimit = try reader.byteSize("memory_limit", default: s3.memoryLimit, minimum: 1 << 20)
         s3.requestAttempts = try reader.int("request_attempts", default: s3.requestAttempts, range: 1...100)
 

@@ -86,6 +86,7 @@ extension PinpipeConfiguration {
         line(1, "gzip", "\(s3.gzip)")
         line(1, "time_partitioning", s3.timePartitioning.map(quote) ?? "null")
         line(1, "channel_capacity", "\(s3.channelCapacity)")
+        line(1, "checksum", s3.checksum.rawValue)
         line(1, "memory_limit", ValueParsers.formatSize(s3.memoryLimit))
         line(1, "request_attempts", "\(s3.requestAttempts)")
         line(1, "dead_letter")

@@ -22,11 +22,13 @@ public struct S3SinkSettings: Sendable, Equatable {
     public var timePartitioning: String?
     public var deadLetter: DeadLetterTarget = .s3Prefix("dead-letter")
     /// Records buffered between the consumer and the sink (the bounded channel's high watermark).
-    public var channelCapacity: Int = 10_000
+    public var channelCapacity: Int = 5_000
     /// Upper bound on the bytes all partitions' batches hold (open, waiting and being stored). Over it the sink
     /// stops taking records, which pauses the consumer, and seals the largest open batch early when uploads
     /// alone cannot bring it back under.
-    public var memoryLimit: Int = 32 << 20
+    public var memoryLimit: Int = 24 << 20
+    /// The integrity check sent with each object: "crc32c" (x-amz-checksum-crc32c) or "md5" (Content-MD5).
+    public var checksum: ObjectChecksum = .crc32c
     /// Attempts per S3 request before the sink reports an outage and keeps retrying the batch.
     public var requestAttempts: Int = 6
 
@@ -43,6 +45,11 @@ public struct S3SinkSettings: Sendable, Equatable {
             self.sessionToken = sessionToken
         }
     }
+}
+
+/// The integrity check of stored objects.
+public enum ObjectChecksum: String, Sendable, CaseIterable {
+    case crc32c, md5
 }
 
 /// When a partition's open batch becomes an object.

@@ -42,7 +42,7 @@ import Testing
             #expect(request.method == "PUT")
             #expect(request.uri == "/b/topics/a.pin/partition%3D0/a.pin%2B0%2B0000000000.json")
             #expect(request.body == body)
-            #expect(request.header("Content-MD5") == PayloadDigest.md5Base64(body))
+            #expect(request.header("x-amz-checksum-crc32c") == PayloadDigest.crc32cBase64(body))
             #expect(request.header("x-amz-content-sha256") == PayloadDigest.sha256Hex(body))
         }
         #expect(capture.count(.warning) == 2)

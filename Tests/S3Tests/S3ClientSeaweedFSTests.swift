@@ -182,16 +182,19 @@ import TestSupport
         await s3.shutdown()
     }
 
-    @Test func corruptedContentMD5IsBadDigest() async throws {
+    @Test(arguments: PayloadChecksum.allCases)
+    func aCorruptedChecksumIsBadDigest(_ checksum: PayloadChecksum) async throws {
         let stack = try Stack.load()
-        let s3 = stack.client(testHooks: S3Client.TestHooks(corruptContentMD5: true))
+        var configuration = stack.configuration()
+        configuration.checksum = checksum
+        let s3 = stack.client(configuration: configuration, testHooks: S3Client.TestHooks(corruptChecksum: true))
         let key = TestStack.uniqueName("s3test-md5") + "/obj.json"
         let error = await #expect(throws: S3Error.self) {
             _ = try await s3.putObject(bucket: stack.bucket, key: key, body: Array("{\"a\":1}\n".utf8))
         }
         #expect(error?.code == .badDigest)
         #expect(error?.isRetriable == false)
-        print("corrupted Content-MD5: \(error.map { "\($0)" } ?? "-")")
+        print("corrupted \(checksum): \(error.map { "\($0)" } ?? "-")")
         await s3.shutdown()
     }
 }

@@ -277,4 +277,16 @@ func sha256Hex(_ text: String) -> String {
         let bytes = Array("xxabcxx".utf8)
         #expect(PayloadDigest.md5Base64(bytes[2..<5]) == "kAFQmDzST7DWlj99KOF/cg==")
     }
+
+    /// CRC-32C check value ("123456789" → e3069283) and the RFC 3720 (iSCSI) vectors of 32 zero and 32 0xFF
+    /// bytes (8a9136aa, 62a8ab43), which run through both the 8-byte steps and the byte tail.
+    @Test func knownCRC32C() {
+        func hex(_ base64: String) -> String {
+            Data(base64Encoded: base64)!.map { String(format: "%02x", $0) }.joined()
+        }
+        #expect(hex(PayloadDigest.crc32cBase64(Array("123456789".utf8))) == "e3069283")
+        #expect(hex(PayloadDigest.crc32cBase64([UInt8](repeating: 0, count: 32))) == "8a9136aa")
+        #expect(hex(PayloadDigest.crc32cBase64([UInt8](repeating: 0xFF, count: 32))) == "62a8ab43")
+        #expect(hex(PayloadDigest.crc32cBase64([UInt8]())) == "00000000")
+    }
 }

@@ -111,7 +111,8 @@ struct StartupChecks {
             configuration: S3Configuration(
                 region: settings.region, endpoint: settings.endpoint, pathStyle: settings.pathStyle,
                 multipartThreshold: settings.multipartThreshold, partSize: settings.partSize,
-                retry: S3RetryPolicy(maxAttempts: settings.requestAttempts)),
+                retry: S3RetryPolicy(maxAttempts: settings.requestAttempts),
+                checksum: settings.checksum == .md5 ? .md5 : .crc32c),
             credentials: credentials, logger: logger.with(actor: "s3"))
         do {
             try await client.headBucket(settings.bucket)

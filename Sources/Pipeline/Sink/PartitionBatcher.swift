@@ -73,10 +73,11 @@ struct PartitionBatcher: Sendable {
     mutating func append(offset: Int64, value: UnsafeRawBufferPointer, timePath: String? = nil,
                          now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
-        if let current = open {
-            if current.timePath != timePath {
+        // Reads through `open?` rather than binding a copy: the body must stay uniquely referenced.
+        if open != nil {
+            if open?.timePath != timePath {
                 actions += seal(.timePath)
-            } else if current.body.readableBytes + value.count + 1 > limits.maxBytes, current.recordCount > 0 {
+            } else if openBytes + value.count + 1 > limits.maxBytes, (open?.recordCount ?? 0) > 0 {
                 actions += seal(.bytes)
             }
         }

@@ -25,7 +25,7 @@ extension S3Client {
         }
         var request = S3Request(operation: "PutObject", method: "PUT", bucket: bucket, key: key)
         request.headers = Self.objectHeaders(contentType: contentType, contentEncoding: contentEncoding, metadata: metadata)
-        attachBody(body, to: &request)
+        attachBody(body, checksum: configuration.checksum, to: &request)
         let response = try await perform(request)
         return S3PutResult(etag: response.etag, versionID: response.header("x-amz-version-id"))
     }
@@ -65,12 +65,20 @@ extension S3Client {
         return headers
     }
 
-    /// Sets the body (a view of `buffer`, no copy), its SHA-256 and its Content-MD5, both hashed from `bytes`
-    /// in place.
-    func attachBody(_ buffer: ByteBuffer, to request: inout S3Request) {
-        var md5 = buffer.withUnsafeReadableBytes { PayloadDigest.md5Base64($0) }
-        if testHooks.corruptContentMD5 { md5 = PayloadDigest.md5Base64(Array("corrupted".utf8)) }
-        request.headers.append(("Content-MD5", md5))
+    /// Sets the body (a view of `buffer`, no copy), its SHA-256 and its integrity check (Content-MD5, or
+    /// x-amz-checksum-crc32c), all computed from the buffer in place. Multipart parts and small XML bodies use
+    /// Content-MD5, so that CompleteMultipartUpload needs no per-part checksums.
+    func attachBody(_ buffer: ByteBuffer, checksum: PayloadChecksum = .md5, to request: inout S3Request) {
+        switch checksum {
+        case .md5:
+            var md5 = buffer.withUnsafeReadableBytes { PayloadDigest.md5Base64($0) }
+            if testHooks.corruptChecksum { md5 = PayloadDigest.md5Base64(Array("corrupted".utf8)) }
+            request.headers.append(("Content-MD5", md5))
+        case .crc32c:
+            var crc = buffer.withUnsafeReadableBytes { PayloadDigest.crc32cBase64($0) }
+            if testHooks.corruptChecksum { crc = PayloadDigest.crc32cBase64(Array("corrupted".utf8)) }
+            request.headers.append(("x-amz-checksum-crc32c", crc))
+        }
         request.payloadSHA256 = buffer.withUnsafeReadableBytes { PayloadDigest.sha256Hex($0) }
         request.body = buffer
     }

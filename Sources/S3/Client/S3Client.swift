@@ -21,8 +21,8 @@ public final class S3Client: Sendable {
 
     /// Behaviour that only tests switch on.
     struct TestHooks: Sendable {
-        /// Sends a Content-MD5 that does not match the body.
-        var corruptContentMD5 = false
+        /// Sends a Content-MD5 or x-amz-checksum that does not match the body.
+        var corruptChecksum = false
         /// Replaces the random draw of the retry jitter.
         var jitter: (@Sendable () -> Double)?
     }

@@ -74,7 +74,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests",
             "TooManyRequestsException":
             return .throttled
-        case "BadDigest", "InvalidDigest": return .badDigest
+        case "BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch", "InvalidChecksum": return .badDigest
         case "RequestTimeout": return .timeout
         case "InternalError", "ServiceUnavailable": return .serverError
         case "ExpiredToken", "TokenRefreshRequired", "InvalidToken": return .credentials
@@ -101,7 +101,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         case .throttled: return "S3 is throttling requests; retries back off"
         case .serverError: return "the S3 service failed; retries back off"
         case .network, .timeout: return "check the endpoint and the network path to it"
-        case .badDigest: return "the body did not match its Content-MD5"
+        case .badDigest: return "the body did not match its checksum (Content-MD5 or x-amz-checksum)"
         case .credentials: return "configure credentials (environment, ~/.aws files or an instance profile)"
         default: return nil
         }

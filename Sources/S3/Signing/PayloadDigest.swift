@@ -1,3 +1,4 @@
+import CChecksum
 import Crypto
 import Foundation
 
@@ -31,6 +32,15 @@ public enum PayloadDigest {
         hasher.update(bufferPointer: bytes)
         return Data(hasher.finalize()).base64EncodedString()
     }
+
+    /// Base64 of the big-endian CRC-32C of `bytes`, as `x-amz-checksum-crc32c` wants it.
+    public static func crc32cBase64(_ bytes: UnsafeRawBufferPointer) -> String {
+        let crc = pinpipe_crc32c(0, bytes.baseAddress, bytes.count)
+        return Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+            .base64EncodedString()
+    }
+
+    public static func crc32cBase64(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { crc32cBase64($0) } }
 
     public static func sha256Hex(_ bytes: [UInt8]) -> String { sha256Hex(bytes[...]) }
     public static func md5Base64(_ bytes: [UInt8]) -> String { md5Base64(bytes[...]) }
