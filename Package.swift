@@ -58,7 +58,7 @@ let package = Package(
         ]),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [log], path: "Tests/TestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML"],
                     exclude: ["Fixtures"]),

@@ -20,10 +20,7 @@ extension KafkaConsumer {
         let rk = handle
         let running = wakeupRunning
         wakeupWorker.submit {
-            let list = RDKafkaPartitionList.make(
-                partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_END)) }))
-            _ = rd_kafka_offsets_for_times(rk.pointer, list, 1000)
-            rd_kafka_topic_partition_list_destroy(list)
+            _ = RDKafkaQueries.latestOffsets(rk, partitions, timeout: .seconds(1))
             running.clear()
         }
         wakeups.add(1, ordering: .relaxed)

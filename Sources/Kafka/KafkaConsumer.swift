@@ -154,23 +154,7 @@ public final class KafkaConsumer: Sendable {
         guard !partitions.isEmpty else { return [:] }
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("watermarks") }
         let rk = handle
-        let result = await queryWorker.run { () -> Result<[KafkaTopicPartition: Int64], KafkaError> in
-            let latest = Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_END)) })
-            let list = RDKafkaPartitionList.make(partitions, offsets: latest)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_offsets_for_times(rk.pointer, list, timeout.librdkafkaMilliseconds)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot query watermarks"))
-            }
-            if let error = RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: "watermarks") {
-                return .failure(error)
-            }
-            var highs: [KafkaTopicPartition: Int64] = [:]
-            for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
-                highs[element.partition] = element.offset
-            }
-            return .success(highs)
-        }
+        let result = await queryWorker.run { RDKafkaQueries.latestOffsets(rk, partitions, timeout: timeout) }
         guard let result else { throw .shutDown("watermarks") }
         return try result.get()
     }

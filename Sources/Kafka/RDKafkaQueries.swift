@@ -13,7 +13,34 @@ enum RDKafkaQueries {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             return .failure(KafkaError(err, handle: rk.pointer, context: "cannot read committed offsets"))
         }
-        if let error = RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: "committed offsets") {
+        return offsets(in: list, handle: rk, context: "committed offsets")
+    }
+
+    /// The leaders' latest offsets (high watermarks): one ListOffsets request per leader, in parallel.
+    static func latestOffsets(_ rk: RDKafkaHandle, _ partitions: [KafkaTopicPartition], timeout: Duration)
+        -> Result<[KafkaTopicPartition: Int64], KafkaError>
+    {
+        let list = latestOffsetsRequest(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(rk.pointer, list, timeout.librdkafkaMilliseconds)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            return .failure(KafkaError(err, handle: rk.pointer, context: "cannot query watermarks"))
+        }
+        return offsets(in: list, handle: rk, context: "watermarks")
+    }
+
+    /// A partition list asking `rd_kafka_offsets_for_times` for the latest offsets.
+    private static func latestOffsetsRequest(_ partitions: [KafkaTopicPartition])
+        -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    {
+        RDKafkaPartitionList.make(
+            partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_END)) }))
+    }
+
+    /// The list's offsets (partitions without one are absent), or its first per-partition error.
+    private static func offsets(in list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, handle rk: RDKafkaHandle,
+                                context: String) -> Result<[KafkaTopicPartition: Int64], KafkaError> {
+        if let error = RDKafkaPartitionList.firstError(list, handle: rk.pointer, context: context) {
             return .failure(error)
         }
         var offsets: [KafkaTopicPartition: Int64] = [:]

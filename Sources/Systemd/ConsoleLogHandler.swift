@@ -48,15 +48,7 @@ public struct ConsoleLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let record = LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider)
-        var lines: [String] = []
-        if let limiter = rateLimiter {
-            if let expired = limiter.expire() { lines.append(Self.format(LogRecord(summary: expired))) }
-            let verdict = limiter.admit(level: record.level, message: record.message, label: record.label)
-            lines += verdict.summaries.map { Self.format(LogRecord(summary: $0)) }
-            if verdict.emit { lines.append(Self.format(record)) }
-        } else {
-            lines.append(Self.format(record))
-        }
+        let lines = (rateLimiter?.entries(for: record) ?? [record]).map { Self.format($0) }
         if !lines.isEmpty { output(lines.joined()) }
     }
 

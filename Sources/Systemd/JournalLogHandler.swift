@@ -53,18 +53,9 @@ public struct JournalLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let record = LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider)
-        guard let limiter = rateLimiter else {
-            Self.send(Self.fields(for: record, identifier: identifier))
-            return
+        for entry in rateLimiter?.entries(for: record) ?? [record] {
+            Self.send(Self.fields(for: entry, identifier: identifier))
         }
-        var summaries: [LogRateLimiter.Summary] = []
-        if let expired = limiter.expire() { summaries.append(expired) }
-        let verdict = limiter.admit(level: record.level, message: record.message, label: record.label)
-        summaries += verdict.summaries
-        for summary in summaries {
-            Self.send(Self.fields(for: LogRecord(summary: summary), identifier: identifier))
-        }
-        if verdict.emit { Self.send(Self.fields(for: record, identifier: identifier)) }
     }
 
     /// The journal fields of a record, in the order they are sent.

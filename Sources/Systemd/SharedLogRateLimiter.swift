@@ -15,6 +15,17 @@ public final class SharedLogRateLimiter: Sendable {
         return limiter.withLock { $0.admit(level: level, message: message, label: label, now: now) }
     }
 
+    /// What a handler writes for `record`: the summaries of bursts that ended, then the record itself unless the
+    /// limiter suppresses it as a repeat.
+    public func entries(for record: LogRecord) -> [LogRecord] {
+        var entries: [LogRecord] = []
+        if let expired = expire() { entries.append(LogRecord(summary: expired)) }
+        let verdict = admit(level: record.level, message: record.message, label: record.label)
+        entries += verdict.summaries.map { LogRecord(summary: $0) }
+        if verdict.emit { entries.append(record) }
+        return entries
+    }
+
     /// The pending summary if the current run's window has ended.
     public func expire() -> LogRateLimiter.Summary? {
         let now = clock.now

@@ -1,6 +1,7 @@
 import Kafka
 import Logging
 import Testing
+import TestSupport
 
 @testable import Kafka
 
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func secretsNeverReachTheLogs() async throws {
-        let recorder = LogRecorder()
+        let recorder = LogCapture()
         let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.quietLogger)
         defer { cluster.shutdown() }
         let secret = "S3cr3t-\(UInt32.random(in: 0...UInt32.max))"
@@ -78,7 +79,7 @@ import Testing
                     "sasl.password": secret, "ssl.key.password": secret, "debug": "conf,security,broker",
                     "message.timeout.ms": "1500",
                 ]),
-            logger: recorder.logger(level: .trace))
+            logger: recorder.logger("kafka-test"))
         // The mock has no SASL: the attempt fails and librdkafka logs about it, with debug on.
         var sendError: KafkaError?
         do {

@@ -2,6 +2,7 @@ import Foundation
 import AsyncHTTPClient
 import Logging
 import Testing
+import TestSupport
 
 @testable import S3
 
