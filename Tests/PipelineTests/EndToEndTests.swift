@@ -52,6 +52,9 @@ import TestSupport
         #expect(expected["pin"]?.count == 11_153)
         let run = try await harness.run(["run", "--config", harness.configPath, "--once"])
         #expect(run.status == 0, "\(run.output.suffix(4000))")
+        // The final STATUS shows no stale lag: --once ends only when everything is in S3.
+        let final = run.output.split(separator: "\n").last { $0.contains("drained and stopped") }.map(String.init) ?? ""
+        #expect(final.contains("lag 0"), "\(final)")
         try await checkExactlyOnce(harness, expected: expected)
         let verify = try await harness.run(["verify", "--config", harness.configPath], timeout: .seconds(60))
         #expect(verify.status == 0, "\(verify.output)")

@@ -88,7 +88,10 @@ public final class TopicConsumer: Sendable {
             }
             if records.isEmpty {
                 idlePolls += 1
-                if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), await caughtUp(handedOver) { break }
+                if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), await caughtUp(handedOver) {
+                    stats.setLag(0)
+                    break
+                }
                 continue
             }
             idlePolls = 0
@@ -107,7 +110,11 @@ public final class TopicConsumer: Sendable {
             if let stopWhenCaughtUp, records.count < consumer.maxPollRecords, stopWhenCaughtUp() {
                 let lag = consumer.lag()
                 if lag.count == consumer.assignment().count, lag.values.allSatisfy({ $0 <= 0 }),
-                   await caughtUp(handedOver) { break }
+                   await caughtUp(handedOver) {
+                    // Every record is handed over: the last periodic lag figure is stale.
+                    stats.setLag(0)
+                    break
+                }
             }
         }
     }
