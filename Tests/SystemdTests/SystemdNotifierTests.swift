@@ -93,10 +93,11 @@ import Testing
             let phase1 = socket.messages.filter { $0.text == "WATCHDOG=1" }.map(\.at)
             // Expect ~6 pings in 1.1 s (at 0, 200, …, 1000 ms); allow scheduling slack.
             #expect((3...8).contains(phase1.count), "pings while fresh: \(phase1.count)")
+            // The mean cadence, not each gap: the listener timestamps datagrams when its thread gets to them, so
+            // on a loaded machine two pings can arrive back to back although they were sent ~200 ms apart.
             let gaps = zip(phase1.dropFirst(), phase1).map { $0 - $1 }
-            for gap in gaps {
-                // Loose bounds: the cadence is ~200 ms, the machine is shared and noisy.
-                #expect(gap > .milliseconds(80) && gap < .milliseconds(700), "gap \(gap)")
+            for gap in [gaps.reduce(Duration.zero, +) / max(gaps.count, 1)] {
+                #expect(gap > .milliseconds(100) && gap < .milliseconds(500), "mean gap \(gap)")
             }
             #expect(socket.messages.contains { $0.text == "STATUS=status \(token)" })
 
