@@ -59,16 +59,7 @@ public struct KafkaRecordBatch: Sendable {
     /// Appends a record; `topic` is compared with the last topic first, so runs of one topic stay cheap.
     public mutating func append(topic: String, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?,
                                 value: UnsafeRawBufferPointer, timestamp: Int64?, headers: [KafkaHeader] = []) {
-        let topicIndex: Int
-        if let last = topics.last, last == topic {
-            topicIndex = topics.count - 1
-        } else if let found = topics.firstIndex(of: topic) {
-            topicIndex = found
-        } else {
-            topics.append(topic)
-            topicIndex = topics.count - 1
-        }
-        append(topicIndex: Int32(topicIndex), partition: partition, offset: offset, key: key, value: value,
+        append(topicIndex: topicIndex(of: topic), partition: partition, offset: offset, key: key, value: value,
                timestamp: timestamp ?? -1, headers: headers)
     }
 
@@ -92,6 +83,7 @@ public struct KafkaRecordBatch: Sendable {
 
     /// Registers a topic name and returns its index (the poll loop caches it per librdkafka topic handle).
     mutating func topicIndex(of topic: String) -> Int32 {
+        if let last = topics.last, last == topic { return Int32(topics.count - 1) }
         if let found = topics.firstIndex(of: topic) { return Int32(found) }
         topics.append(topic)
         return Int32(topics.count - 1)

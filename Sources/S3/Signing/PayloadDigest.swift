@@ -2,22 +2,11 @@ import CChecksum
 import Crypto
 import Foundation
 
-/// The digests an S3 request carries: SHA-256 (hex) for `x-amz-content-sha256` and MD5 (base64) for
-/// `Content-MD5`. Both read the caller's bytes in place, without copying them.
+/// The digests an S3 request carries: SHA-256 (hex) for `x-amz-content-sha256`, and MD5 (base64) for
+/// `Content-MD5` or CRC-32C (base64) for `x-amz-checksum-crc32c`. All read the caller's bytes in place.
 public enum PayloadDigest {
-    /// Lowercase hex SHA-256 of `bytes`.
-    public static func sha256Hex(_ bytes: ArraySlice<UInt8>) -> String {
-        var hasher = SHA256()
-        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return Hex.encode(hasher.finalize())
-    }
-
-    /// Base64 MD5 of `bytes`, as `Content-MD5` wants it.
-    public static func md5Base64(_ bytes: ArraySlice<UInt8>) -> String {
-        var hasher = Insecure.MD5()
-        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return Data(hasher.finalize()).base64EncodedString()
-    }
+    public static func sha256Hex(_ bytes: ArraySlice<UInt8>) -> String { bytes.withUnsafeBytes { sha256Hex($0) } }
+    public static func md5Base64(_ bytes: ArraySlice<UInt8>) -> String { bytes.withUnsafeBytes { md5Base64($0) } }
 
     /// Lowercase hex SHA-256 of `bytes`.
     public static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
@@ -26,7 +15,7 @@ public enum PayloadDigest {
         return Hex.encode(hasher.finalize())
     }
 
-    /// Base64 MD5 of `bytes`.
+    /// Base64 MD5 of `bytes`, as `Content-MD5` wants it.
     public static func md5Base64(_ bytes: UnsafeRawBufferPointer) -> String {
         var hasher = Insecure.MD5()
         hasher.update(bufferPointer: bytes)
