@@ -115,8 +115,10 @@ final class FaultProxy: @unchecked Sendable {
 
     init(target: String) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestStack.repoRoot.appendingPathComponent("deploy/dev/fault-proxy.py").path, target]
+        // The stack's own interpreter (.dev/venv), the one every project script uses.
+        let python = (try? TestStack.value("PINPIPE_PYTHON")) ?? "/usr/bin/python3"
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [TestStack.repoRoot.appendingPathComponent("deploy/dev/fault-proxy.py").path, target]
         process.standardOutput = output
         process.standardInput = input
         try process.run()

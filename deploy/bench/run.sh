@@ -66,24 +66,15 @@ T0=$SECONDS
 
 say() { printf '[bench %4ds] %s\n' "$((SECONDS - T0))" "$*"; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
-tools() { python3 "$HERE/tools.py" "$@"; }
+PY="$DEV/venv/bin/python"   # the project's virtual environment (deploy/dev/install)
+tools() { "$PY" "$HERE/tools.py" "$@"; }
 human_bytes() { numfmt --to=iec-i --suffix=B --format=%.2f "$1"; }
 
 say "run $RUN_ID: N=$ROWS rows per table, R=$REPEATS repeats; logs in $WORK"
 
 # --- prerequisites ------------------------------------------------------------------------------------------
 
-if [[ ! -x /usr/bin/time ]] || ! command -v kcat >/dev/null; then
-  say "apt-get install time kcat"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q time kcat >"$LOGS/apt.log" 2>&1 \
-    || { apt-get update -q >>"$LOGS/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time kcat >>"$LOGS/apt.log" 2>&1; } \
-    || die "apt-get install time kcat failed (see $LOGS/apt.log)"
-fi
-if ! python3 -c 'import psycopg, confluent_kafka, boto3' 2>/dev/null; then
-  say "pip install psycopg[binary] confluent-kafka boto3"
-  python3 -m pip install -q 'psycopg[binary]' confluent-kafka boto3 >"$LOGS/pip.log" 2>&1 \
-    || die "pip install failed (see $LOGS/pip.log)"
-fi
+"$REPO/deploy/dev/install" >"$LOGS/install.log" 2>&1 || { tail -n 20 "$LOGS/install.log" >&2; die "deploy/dev/install failed"; }
 if ! "$REPO/deploy/dev/stack" status >/dev/null 2>&1; then
   say "deploy/dev/stack up"
   "$REPO/deploy/dev/stack" up >"$LOGS/stack-up.log" 2>&1 || { tail -n 20 "$LOGS/stack-up.log" >&2; die "stack up failed"; }
@@ -281,7 +272,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
       psql-kcat)
         measure produce "$contender" "$rep" $((3 * rows)) "$HERE/peers/psql-kcat.sh" "$BOOT" "$topic_prefix" "$suffix" ;;
       python)
-        measure produce "$contender" "$rep" $((3 * rows)) python3 "$HERE/peers/produce.py" --dsn "$DSN" \
+        measure produce "$contender" "$rep" $((3 * rows)) "$PY" "$HERE/peers/produce.py" --dsn "$DSN" \
           --bootstrap "$BOOT" --topic-prefix "$topic_prefix" --itersize "$FETCH" \
           --table "pin=pinterest_data$suffix:index" --table "geo=geolocation_data$suffix:ind" --table "user=user_data$suffix:ind" ;;
     esac
@@ -335,7 +326,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
           "$group" "$BOOT" $(topics_of "$topic_prefix")
         check="$(sink_check "$topic_prefix" "$group" "$records")" ;;
       python)
-        measure sink "$contender" "$rep" "$records" python3 "$HERE/peers/sink.py" --bootstrap "$BOOT" --group "$group" \
+        measure sink "$contender" "$rep" "$records" "$PY" "$HERE/peers/sink.py" --bootstrap "$BOOT" --group "$group" \
           $(topic_args "$topic_prefix") --bucket "$BUCKET" --prefix "$s3prefix" --endpoint "$PINPIPE_S3_ENDPOINT" \
           --region "$PINPIPE_S3_REGION" --max-records 10000 --max-bytes $((16 * 1024 * 1024))
         check="$(sink_check "$topic_prefix" "$group" "$records" "$s3prefix")" ;;
@@ -354,7 +345,7 @@ fi
 
 loads="$(awk -F'\t' 'NR > 1 {print $14}' "$TSV" | sort -n)"
 props="${BENCH_PRODUCER_PROPERTIES:-}"
-python3 - "$WORK/meta.json" <<PY
+"$PY" - "$WORK/meta.json" <<PY
 import json, os, platform, subprocess, sys
 def sh(cmd):
     try:

@@ -3,27 +3,11 @@
 # Installs the pinned requirements first when they are missing (quick when already installed).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-python="${PYTHON:-python3}"
-
-if ! "$python" - "$here/requirements.txt" <<'PY'
-import sys
-from importlib import metadata
-for line in open(sys.argv[1]):
-    spec = line.split("#", 1)[0].strip()
-    if not spec:
-        continue
-    name, _, pinned = spec.partition("==")
-    name = name.split(">=")[0].strip()
-    try:
-        installed = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        sys.exit(1)
-    if pinned and installed != pinned.strip():
-        sys.exit(1)
-PY
-then
-  echo "installing $here/requirements.txt" >&2
-  "$python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+repo="$(cd -P "$here/../.." && pwd -P)"
+# The project's virtual environment (deploy/dev/install puts pyspark, pytest and boto3 there); PYTHON overrides it.
+python="${PYTHON:-${PINPIPE_DEV_DIR:-$repo/.dev}/venv/bin/python}"
+if [[ -z "${PYTHON:-}" ]]; then
+  "$repo/deploy/dev/install" >&2
 fi
 
 if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
