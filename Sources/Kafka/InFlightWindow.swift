@@ -18,6 +18,9 @@ struct InFlightWindow<Waiter> {
 
     var waitingCount: Int { waiters.count - waitersHead }
 
+    /// True when the next `tryAcquire` would fail: every slot is taken or someone already waits.
+    var isFull: Bool { inFlight >= limit || waitingCount > 0 }
+
     enum AcquireResult {
         /// A slot was taken; go ahead.
         case acquired

@@ -68,6 +68,9 @@ public final class KafkaProducer: Sendable {
     /// Records handed to librdkafka whose delivery report has not arrived yet.
     public var inFlight: Int { state.window.withLock { $0.inFlight } }
 
+    /// True while `maxInFlight` records are unacknowledged: the next `produce` waits for an acknowledgement.
+    public var isWindowFull: Bool { state.window.withLock { $0.isFull } }
+
     /// The most records that were ever in flight at once (never above `maxInFlight`).
     public var maxObservedInFlight: Int { state.window.withLock { $0.highWatermark } }
 

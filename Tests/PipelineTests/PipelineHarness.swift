@@ -170,9 +170,9 @@ final class RunningPinpipe: @unchecked Sendable {
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Waits until the log contains `text`.
-    func waitForLog(_ text: String, timeout: Duration = .seconds(60)) async throws {
+    func waitForLog(_ text: String, count: Int = 1, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !output.contains(text) {
+        while output.components(separatedBy: text).count - 1 < count {
             if ContinuousClock.now > deadline || !process.isRunning {
                 throw TestStackError(message: "no \"\(text)\" in the log:\n\(output.suffix(3000))")
             }

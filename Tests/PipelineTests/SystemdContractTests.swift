@@ -62,6 +62,62 @@ import TestSupport
         if let last = pings.last {
             #expect(ContinuousClock.now - last > .seconds(4), "pings went on although the consumer hung")
         }
-        #expect(running.output.contains("consumer"), "the hung actor is named in the log")
+        #expect(running.output.contains("actor 'consumer' stopped beating"), "the hung actor is named in the log")
+    }
+
+    /// The bug this guards against: the sink beat only when records arrived, so a finished snapshot stopped the
+    /// pings and systemd restarted a healthy service every `WatchdogSec`.
+    @Test func anIdlePipelineKeepsThePingsGoing() async throws {
+        let harness = try PipelineHarness("idle")
+        try harness.writeConfig(mode: "snapshot", maxRecords: 5000, maxAge: "1s")
+        let socket = try NotifySocketListener()
+        defer { socket.stop() }
+        // stale_after = the watchdog interval = 2 s: an idle actor that does not beat is caught within it.
+        let running = try harness.start(["run", "--config", harness.configPath],
+                                        environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000"])
+        try await running.waitForLog("pinpipe ready")
+        try await running.waitForLog("Snapshot of table read", count: 3)
+        // Every row is read; give the sink time to store the rest, then watch an idle pipeline for 15 s.
+        try await Task.sleep(for: .seconds(5))
+        let idleFrom = ContinuousClock.now
+        try await Task.sleep(for: .seconds(15))
+        let lines = socket.lines
+        running.signal(SIGTERM)
+        let status = try await running.wait(timeout: .seconds(60))
+        #expect(status == 0, "\(running.output.suffix(2000))")
+        #expect(!running.output.contains("stopped beating"), "\(running.output.suffix(2000))")
+        let pings = lines.filter { $0.line == "WATCHDOG=1" && $0.at >= idleFrom }.map(\.at)
+        #expect(pings.count >= 8, "WATCHDOG=1 every ~1 s while idle; got \(pings.count) in 15 s")
+        var previous = idleFrom
+        for ping in pings {
+            #expect(ping - previous < .seconds(4), "a gap of \(ping - previous) between watchdog pings while idle")
+            previous = ping
+        }
+        let records = try await harness.storedRecords()
+        #expect(records.values.map(\.count).reduce(0, +) > 0, "the snapshot landed nothing in S3")
+    }
+
+    /// A sink that truly hangs while idle (blocked in its loop, no records coming) stops the pings.
+    @Test func aSinkThatHangsWhileIdleStopsThePings() async throws {
+        let harness = try PipelineHarness("idlehang")
+        try harness.writeConfig(mode: "snapshot", maxRecords: 5000, maxAge: "1s")
+        let socket = try NotifySocketListener()
+        defer { socket.stop() }
+        let running = try harness.start(
+            ["run", "--config", harness.configPath],
+            environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000",
+                          "PINPIPE_TEST_HANG_ACTOR": "sink", "PINPIPE_TEST_HANG_AFTER": "12"])
+        try await running.waitForLog("pinpipe ready")
+        try await running.waitForLog("Snapshot of table read", count: 3)
+        try await running.waitForLog("actor 'sink' stopped beating", timeout: .seconds(60))
+        try await Task.sleep(for: .seconds(5))
+        let lines = socket.lines
+        running.signal(SIGKILL)
+        _ = try await running.wait(timeout: .seconds(10))
+        let pings = lines.filter { $0.line == "WATCHDOG=1" }.map(\.at)
+        #expect(pings.count >= 5, "pings before the hang")
+        if let last = pings.last {
+            #expect(ContinuousClock.now - last > .seconds(4), "pings went on although the sink hung")
+        }
     }
 }

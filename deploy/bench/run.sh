@@ -87,7 +87,7 @@ export PGHOST=127.0.0.1 PGPORT="$PINPIPE_PG_PORT" PGUSER="$PINPIPE_PG_USER" PGPA
   PGDATABASE="$PINPIPE_PG_DATABASE" PGOPTIONS='-c client_min_messages=warning'
 export AWS_ACCESS_KEY_ID="$PINPIPE_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$PINPIPE_S3_SECRET_KEY" \
   AWS_DEFAULT_REGION="$PINPIPE_S3_REGION"
-PG_PID="$(head -n 1 "$DEV/pg/data/postmaster.pid")"
+PG_PID="$(head -n 1 "$PINPIPE_PG_DATA/postmaster.pid")"
 WEED_PID="$(<"$DEV/pids/s3.pid")"
 
 if [[ -n "${BENCH_PINPIPE_BIN:-}" ]]; then

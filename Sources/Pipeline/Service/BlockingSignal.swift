@@ -1,23 +1,21 @@
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import Dispatch
 
 /// A one-shot signal a plain thread can wait on (the Kafka poll thread during a revocation), set from a task.
+/// Once set it stays set: every later `wait` returns true at once.
+///
+/// - Important: `wait` blocks its thread (a semaphore, no polling): only for threads outside the cooperative
+///   pool.
 final class BlockingSignal: Sendable {
-    private let state = Mutex<Bool>(false)
+    private let semaphore = DispatchSemaphore(value: 0)
 
-    func signal() { state.withLock { $0 = true } }
+    /// Wakes the waiter; call it once.
+    func signal() { semaphore.signal() }
 
     /// Waits until signalled or the timeout passes; returns whether it was signalled.
-    /// - Important: Only for threads outside the cooperative pool: it sleeps in short steps.
     func wait(timeout: Duration) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if state.withLock({ $0 }) { return true }
-            usleep(2_000)
-        }
-        return state.withLock { $0 }
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        guard semaphore.wait(timeout: .now() + .nanoseconds(Int(max(0, nanoseconds)))) == .success else { return false }
+        semaphore.signal()  // leave it set for the next waiter
+        return true
     }
 }

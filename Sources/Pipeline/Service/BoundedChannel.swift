@@ -12,8 +12,48 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     private let source: Mutex<Channel.Source?>
     private let full = Flag()
 
+    /// "Full" and the tasks waiting for room; the channel's enqueue callback clears the one and resumes the others.
     private final class Flag: Sendable {
-        let value = Atomic<Bool>(false)
+        private struct State {
+            var full = false
+            var nextID = 0
+            var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        }
+
+        private let state = Mutex(State())
+
+        var isFull: Bool { state.withLock { $0.full } }
+
+        func setFull() { state.withLock { $0.full = true } }
+
+        func setRoom() {
+            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.full = false
+                defer { state.waiters = [:] }
+                return Array(state.waiters.values)
+            }
+            waiters.forEach { $0.resume() }
+        }
+
+        /// Returns once there is room, or once the calling task is cancelled.
+        func waitForRoom() async {
+            let id = state.withLock { state -> Int in
+                state.nextID += 1
+                return state.nextID
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.full || Task.isCancelled { return true }
+                        state.waiters[id] = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            }
+        }
     }
 
     /// Creates the channel and returns the receiving side as an async sequence for the single consumer.
@@ -32,14 +72,19 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     }
 
     /// True while the sink is behind (above the high watermark until it drained below the low one).
-    public var isFull: Bool { full.value.load(ordering: .acquiring) }
+    public var isFull: Bool { full.isFull }
 
-    /// Waits (checking every 2 ms) until the channel is no longer full, `timeout` passed or `stop` returns true;
-    /// returns whether there is room again.
-    public func waitUntilNotFull(timeout: Duration, stop: () -> Bool = { false }) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while isFull, !stop(), ContinuousClock.now < deadline {
-            do { try await Task.sleep(for: .milliseconds(2)) } catch { break }
+    /// Waits until the channel is no longer full, `timeout` passed or `shutdown` triggered, whichever comes first;
+    /// returns whether there is room. The sink's draining resumes the wait (no polling).
+    public func waitUntilNotFull(timeout: Duration, or shutdown: ShutdownSignal? = nil) async -> Bool {
+        guard isFull else { return true }
+        let flag = full
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await flag.waitForRoom() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            if let shutdown { group.addTask { await shutdown.wait() } }
+            await group.next()
+            group.cancelAll()
         }
         return !isFull
     }
@@ -55,8 +100,8 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
                 case .produceMore:
                     return true
                 case .enqueueCallback(var handle):
-                    flag.value.store(true, ordering: .releasing)
-                    handle.enqueueCallback { @Sendable _ in flag.value.store(false, ordering: .releasing) }
+                    flag.setFull()
+                    handle.enqueueCallback { @Sendable _ in flag.setRoom() }
                     return false
                 }
             } catch {

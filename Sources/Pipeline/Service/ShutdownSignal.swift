@@ -1,8 +1,17 @@
 import Synchronization
 
-/// A one-way "stop now, gracefully" flag that actors poll in their loops and can await.
+/// A one-way "stop now, gracefully" flag that actors check in their loops and can await.
+///
+/// Waiting never polls: `wait()` and `sleep(for:)` park a continuation that `trigger()` (or the waiting task's
+/// cancellation) resumes.
 public final class ShutdownSignal: Sendable {
-    private let state = Mutex<(triggered: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var triggered = false
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -12,31 +21,41 @@ public final class ShutdownSignal: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.triggered else { return [] }
             state.triggered = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         waiters.forEach { $0.resume() }
     }
 
-    /// Returns once triggered.
+    /// Returns once triggered, or once the calling task is cancelled.
     public func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
-                if state.triggered { return true }
-                state.waiters.append(continuation)
-                return false
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.triggered || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 
-    /// Sleeps for `duration` or until triggered (checked every 50 ms); returns true when triggered.
-    public func sleep(for duration: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + duration
-        while !isTriggered, !Task.isCancelled {
-            let left = deadline - .now
-            if left <= .zero { break }
-            try? await Task.sleep(for: min(left, .milliseconds(50)))
+    /// Sleeps for `duration` or until triggered, whichever comes first; returns true when triggered.
+    public func sleep<C: Clock>(for duration: C.Duration, clock: C = ContinuousClock()) async -> Bool
+    where C.Duration == Duration {
+        if isTriggered { return true }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(for: duration) }
+            group.addTask { await self.wait() }
+            await group.next()
+            group.cancelAll()
         }
         return isTriggered
     }

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Kafka
 import Logging
 import PipelineConfig
@@ -24,7 +25,7 @@ public struct SinkInput: Sendable {
 public final class S3Sink: Sendable {
     private let context: SinkContext
     private let deadLetter: any DeadLetterWriter
-    private let heartbeats: Heartbeats
+    private let liveness: ActorLiveness
     private let timePath: TimePathFormatter?
     private let writers = Mutex<[KafkaTopicPartition: PartitionWriter]>([:])
     /// The epoch at which each partition was last revoked; older records of it are stale.
@@ -39,7 +40,7 @@ public final class S3Sink: Sendable {
         self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer, stats: stats,
                                    logger: logger, hooks: hooks, onFatal: onFatal)
         self.deadLetter = deadLetter
-        self.heartbeats = heartbeats
+        self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
         self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
     }
 
@@ -49,27 +50,42 @@ public final class S3Sink: Sendable {
     /// The first error that stopped the sink for good (403, missing bucket, …).
     public var fatalError: (any Error)? { context.fatalError }
 
+    /// One turn of the sink's loop: records from the consumer, the loop's own tick, or the end of the input.
+    enum Turn: Sendable {
+        case input(SinkInput)
+        case tick
+        case end
+    }
+
+    /// How often the sink's loop turns without input: it checks batch ages (an idle partition still rolls on
+    /// time) and beats. At most 250 ms, and a quarter of `max_age` for shorter ages.
+    var tickInterval: Duration { min(context.settings.batch.maxAge / 4, .milliseconds(250)) }
+
     /// Consumes `input` until it ends, then stores and commits every open batch. Throws the fatal error, if any.
+    ///
+    /// - Important: The loop turns on its own tick as well as on input, and beats on every turn: an idle sink is a
+    ///   healthy one, and only a handler that is stuck stops the beats (and so the watchdog pings).
     public func run<Input: AsyncSequence & Sendable>(input: Input) async throws where Input.Element == SinkInput {
-        heartbeats.register(Self.actorName)
-        defer { heartbeats.unregister(Self.actorName) }
+        liveness.register()
+        defer { liveness.unregister() }
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await self.tickAges() }
-            do {
-                for try await element in input {
-                    heartbeats.beat(Self.actorName)
-                    await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
-                    if context.fatalError != nil { break }
-                    try await handle(element)
-                }
-            } catch {
-                group.cancelAll()
-                throw error
+        let records = chain(input.map { Turn.input($0) }, [Turn.end].async)
+        let ticks = AsyncTimerSequence(interval: tickInterval, clock: ContinuousClock()).map { _ in Turn.tick }
+        turns: for try await turn in merge(records, ticks) {
+            liveness.beat()
+            await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+            if context.fatalError != nil { break }
+            switch turn {
+            case .input(let element):
+                try await handle(element)
+            case .tick:
+                let now = ContinuousClock.now
+                for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
+            case .end:
+                break turns
             }
-            await drainAll()
-            group.cancelAll()
         }
+        await drainAll()
         context.logger.info("Sink finished", metadata: [
             "memory.peak_bytes": "\(context.budget.peak)", "memory.limit_bytes": "\(context.budget.limit)",
             "memory.wait_seconds": "\(memoryWait.withLock { $0 })",
@@ -106,7 +122,7 @@ public final class S3Sink: Sendable {
             }
             writer(for: partition).append(batch, start..<end, deadLetters: deadLetters, timePaths: timePaths, now: now)
         }
-        heartbeats.beat(Self.actorName)
+        liveness.beat()
         await waitForMemory()
     }
 
@@ -124,7 +140,7 @@ public final class S3Sink: Sendable {
                 largest?.sealForMemory()
             }
             await budget.waitForRelease(after: seen, timeout: .seconds(1))
-            heartbeats.beat(Self.actorName)
+            liveness.beat()
         }
     }
 
@@ -142,7 +158,9 @@ public final class S3Sink: Sendable {
             } catch {
                 guard SinkFailure.isRetriable(error) else { throw error }
                 context.stats.setOutage("dead-letter: \(error)")
-                try await Task.sleep(for: backoff.next())
+                // A retry wait, not a hang: it beats while it lasts.
+                await liveness.sleep(for: backoff.next())
+                try Task.checkCancellation()
             }
         }
     }
@@ -174,15 +192,6 @@ public final class S3Sink: Sendable {
         if !done.wait(timeout: timeout) {
             context.logger.warning("Revocation went on while an upload was still running",
                                    metadata: [LogKey.reason: "timeout \(timeout)"])
-        }
-    }
-
-    private func tickAges() async {
-        let period = min(context.settings.batch.maxAge / 4, .milliseconds(250))
-        while !Task.isCancelled {
-            try? await Task.sleep(for: period)
-            let now = ContinuousClock.now
-            for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
         }
     }
 

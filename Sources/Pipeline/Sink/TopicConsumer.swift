@@ -55,7 +55,7 @@ public final class TopicConsumer: Sendable {
                 // queue is full and keeps what it prefetched (pausing would throw that away). Only when the sink
                 // stays behind longer (an S3 outage) pause the partitions and poll, so that the group keeps
                 // hearing from us and rebalances are served.
-                let room = await channel.waitUntilNotFull(timeout: pauseAfter, stop: { shutdown.isTriggered })
+                let room = await channel.waitUntilNotFull(timeout: pauseAfter, or: shutdown)
                 if !room,
                    !shutdown.isTriggered {
                     paused = pauseAll()
@@ -71,7 +71,7 @@ public final class TopicConsumer: Sendable {
                     channel.trySend(SinkInput(records: records, epoch: epoch.current))
                     paused = pauseAll()
                 }
-                _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), stop: { shutdown.isTriggered })
+                _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), or: shutdown)
                 continue
             }
             if !paused.isEmpty {

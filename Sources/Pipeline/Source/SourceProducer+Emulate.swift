@@ -20,12 +20,12 @@ extension SourceProducer {
         defer { if let connection { Task { await connection.close() } } }
         while !shutdown.isTriggered {
             if let limit = settings.limit, events >= limit { break }
-            heartbeats.beat(Self.actorName)
+            liveness.beat()
             await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
             let event = pending ?? random.nextEvent(maxKey: settings.maxKey)
             pending = event
             let pause: Duration = settings.rate.map { .seconds(1.0 / $0) } ?? .seconds(event.sleepSeconds)
-            if pause > .zero, await shutdown.sleep(for: pause) { break }
+            if pause > .zero, await liveness.sleep(for: pause, or: shutdown) { break }
             do {
                 let live = try await { () async throws -> PostgresConnection in
                     if let connection, connection.isConnected { return connection }
@@ -46,12 +46,14 @@ extension SourceProducer {
                     encoders[table.name] = encoder
                     var value: [UInt8] = []
                     encoder.encodeValue(batch, row: 0, into: &value)
-                    try await producer.produce(
-                        topic: configuration.kafka.topic(for: table), key: encoder.encodeKey(batch, row: 0), value: value,
-                        headers: [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))]
-                    ) { result in
-                        if case .success = result { self.stats.acknowledged.add(1, ordering: .relaxed) }
-                        if case .failure(let error) = result { self.stats.recordError("\(error)") }
+                    try await liveness.whileWaiting { () async throws(KafkaError) in
+                        try await producer.produce(
+                            topic: configuration.kafka.topic(for: table), key: encoder.encodeKey(batch, row: 0),
+                            value: value, headers: [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))]
+                        ) { result in
+                            if case .success = result { self.stats.acknowledged.add(1, ordering: .relaxed) }
+                            if case .failure(let error) = result { self.stats.recordError("\(error)") }
+                        }
                     }
                     stats.produced.add(1, ordering: .relaxed)
                     stats.rowsRead.add(1, ordering: .relaxed)
@@ -64,7 +66,7 @@ extension SourceProducer {
                 let wait = backoff.next()
                 stats.setOutage("PostgreSQL: \(error)")
                 logger.warning("PostgreSQL unavailable; retrying in \(wait)", metadata: [LogKey.error: "\(error)"])
-                if await shutdown.sleep(for: wait) { break }
+                if await liveness.sleep(for: wait, or: shutdown) { break }
             }
         }
         try await producer.flush(timeout: .seconds(120))

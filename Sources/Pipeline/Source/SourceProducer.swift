@@ -13,7 +13,7 @@ public final class SourceProducer: Sendable {
     let producer: KafkaProducer
     let checkpoints: CheckpointStore
     let stats: PipelineStats
-    let heartbeats: Heartbeats
+    let liveness: ActorLiveness
     let shutdown: ShutdownSignal
     let hooks: TestHooks
     let logger: Logger
@@ -29,7 +29,7 @@ public final class SourceProducer: Sendable {
         self.checkpoints = CheckpointStore(stateDirectory: configuration.stateDirectory,
                                            topicPrefix: configuration.kafka.topicPrefix)
         self.stats = stats
-        self.heartbeats = heartbeats
+        self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
         self.shutdown = shutdown
         self.hooks = hooks
         self.once = once || configuration.source.exitWhenDone
@@ -41,8 +41,8 @@ public final class SourceProducer: Sendable {
     /// Runs the configured mode until done (`--once`) or until shutdown; always flushes the producer and saves
     /// the checkpoint before returning.
     public func run() async throws {
-        heartbeats.register(Self.actorName)
-        defer { heartbeats.unregister(Self.actorName) }
+        liveness.register()
+        defer { liveness.unregister() }
         let started = ContinuousClock.now
         switch source.mode {
         case .emulate:
@@ -51,10 +51,10 @@ public final class SourceProducer: Sendable {
             try await streamTables(started: started)
         }
         if !once || source.mode == .follow {
-            // Idle (beating) until asked to stop: a snapshot that is done is not a hung actor.
+            // Idle until asked to stop, its loop still turning: a snapshot that is done is not a hung actor.
             while !shutdown.isTriggered {
-                heartbeats.beat(Self.actorName)
-                _ = await shutdown.sleep(for: .milliseconds(500))
+                await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+                if await liveness.sleep(for: liveness.tick, or: shutdown) { break }
             }
         }
     }
@@ -165,15 +165,25 @@ public final class SourceProducer: Sendable {
                             sequence = nil
                             logger.warning("Row without a key value; produced with a null key", metadata: metadata)
                         }
-                        try await producer.produce(topic: topic, key: key, value: value, headers: header) { result in
+                        let onDelivery: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
                             if let sequence { progress.delivered(sequence, result) }
                             if case .success = result { self.stats.acknowledged.add(1, ordering: .relaxed) }
+                        }
+                        if producer.isWindowFull {
+                            // Waiting for acknowledgements (a slow or absent broker) is an outage, not a hang.
+                            try await liveness.whileWaiting { () async throws(KafkaError) in
+                                try await producer.produce(topic: topic, key: key, value: value, headers: header,
+                                                           onDelivery: onDelivery)
+                            }
+                        } else {
+                            try await producer.produce(topic: topic, key: key, value: value, headers: header,
+                                                       onDelivery: onDelivery)
                         }
                         rows += 1
                     }
                     stats.rowsRead.add(batch.count, ordering: .relaxed)
                     stats.produced.add(batch.count, ordering: .relaxed)
-                    heartbeats.beat(Self.actorName)
+                    liveness.beat()
                     await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
                     if let failure = progress.takeFailure() { throw failure }
                 }
@@ -186,15 +196,15 @@ public final class SourceProducer: Sendable {
                     logger.info("Follow: new rows produced", metadata: metadata.merging([LogKey.records: "\(rows)"]) { $1 })
                 }
                 guard source.mode == .follow else { return }
-                heartbeats.beat(Self.actorName)
-                if await shutdown.sleep(for: source.pollInterval) { return }
+                await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+                if await liveness.sleep(for: source.pollInterval, or: shutdown) { return }
             } catch let error as PostgresError where error.isRetriable {
                 let wait = backoff.next()
                 stats.setOutage("PostgreSQL: \(error)")
                 stats.recordError("\(error)")
                 logger.warning("PostgreSQL unavailable; retrying in \(wait)", metadata: metadata.merging(
                     [LogKey.error: "\(error)"]) { $1 })
-                if await shutdown.sleep(for: wait) { return }
+                if await liveness.sleep(for: wait, or: shutdown) { return }
             } catch let error as KafkaError where !error.isFatal {
                 // A delivery failed after librdkafka's own retries: wait for what is in flight, then re-send from
                 // the acknowledged checkpoint (at-least-once; never a gap).
@@ -203,7 +213,7 @@ public final class SourceProducer: Sendable {
                     [LogKey.error: "\(error)"]) { $1 })
                 await flush()
                 _ = progress.takeFailure()
-                if await shutdown.sleep(for: backoff.next()) { return }
+                if await liveness.sleep(for: backoff.next(), or: shutdown) { return }
             }
         }
     }
