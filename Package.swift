@@ -55,6 +55,7 @@ let package = Package(
             "Pipeline", "PipelineConfig", "Kafka", "Postgres", "S3", "Systemd", "SampleData", "YAML", log,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
 
         // Tests.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One assignment of the sd_notify(3) protocol.
 ///
 /// Each case renders to one `KEY=VALUE` line of the datagram that systemd reads from `NOTIFY_SOCKET`.
@@ -20,6 +24,8 @@ public enum SystemdNotifyState: Sendable, Equatable {
     case errno(Int32)
     /// `WATCHDOG=trigger`: make systemd act as if the watchdog timer expired.
     case watchdogTrigger
+    /// `MONOTONIC_USEC=…`: CLOCK_MONOTONIC when a reload began (sent with `.reloading`).
+    case monotonicNow
 
     /// The protocol line, without a trailing newline.
     ///
@@ -39,6 +45,10 @@ public enum SystemdNotifyState: Sendable, Equatable {
             return "EXTEND_TIMEOUT_USEC=\(Self.microseconds(duration))"
         case .mainPID(let pid): return "MAINPID=\(pid)"
         case .errno(let code): return "ERRNO=\(code)"
+        case .monotonicNow:
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            return "MONOTONIC_USEC=\(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000)"
         }
     }
 

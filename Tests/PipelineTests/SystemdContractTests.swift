@@ -80,8 +80,15 @@ import TestSupport
         // Every row is read; give the sink time to store the rest, then watch an idle pipeline for 15 s.
         try await Task.sleep(for: .seconds(5))
         let idleFrom = ContinuousClock.now
-        try await Task.sleep(for: .seconds(15))
+        try await Task.sleep(for: .seconds(7))
+        // A reload while idle: RELOADING=1 with MONOTONIC_USEC, the log level re-read, READY=1 again.
+        running.signal(SIGHUP)
+        try await running.waitForLog("SIGHUP: log level is now")
+        try await Task.sleep(for: .seconds(8))
         let lines = socket.lines
+        let reloading = try #require(lines.firstIndex { $0.line == "RELOADING=1" }, "no RELOADING=1 after SIGHUP")
+        #expect(lines[reloading...].contains { $0.line.hasPrefix("MONOTONIC_USEC=") })
+        #expect(lines[reloading...].contains { $0.line == "READY=1" }, "no READY=1 after the reload")
         running.signal(SIGTERM)
         let status = try await running.wait(timeout: .seconds(60))
         #expect(status == 0, "\(running.output.suffix(2000))")

@@ -62,8 +62,15 @@ async def main() -> None:
     print(f"port {state['port']}", flush=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGUSR1, lambda: asyncio.ensure_future(down()))
-    loop.add_signal_handler(signal.SIGUSR2, lambda: asyncio.ensure_future(up()))
+    pending: set[asyncio.Task] = set()
+
+    def spawn(coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    loop.add_signal_handler(signal.SIGUSR1, lambda: spawn(down()))
+    loop.add_signal_handler(signal.SIGUSR2, lambda: spawn(up()))
     loop.add_signal_handler(signal.SIGTERM, stop.set)
 
     async def commands() -> None:
@@ -80,8 +87,11 @@ async def main() -> None:
             print(f"ok {command}", flush=True)
         stop.set()
 
-    asyncio.ensure_future(commands())
+    # Keep a reference to every task: the event loop holds only weak ones, and a collected reader task would
+    # silently drop the "down"/"up" commands a test sends.
+    reader = asyncio.ensure_future(commands())
     await stop.wait()
+    reader.cancel()
     await down()
     sys.stdout.flush()
     os._exit(0)  # no lingering connection task may keep a test waiting

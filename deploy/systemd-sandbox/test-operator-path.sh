@@ -154,8 +154,20 @@ if [[ $data -eq 1 ]]; then
   check "all $expected rows in S3, pinpipe verify CLEAN" test "$vrc:$total" = "0:$expected"
 fi
 
-# --- a hung actor: no more WATCHDOG=1, systemd kills and restarts the service
+# --- idle is healthy: with every row stored and a 6 s watchdog, 20 s without input restart nothing
 X mkdir -p /etc/systemd/system/pinpipe.service.d
+printf '[Service]\nWatchdogSec=6s\nRestartSec=1s\n' >"$work/idle.conf"
+"$SB" copy "$name" "$work/idle.conf" /etc/systemd/system/pinpipe.service.d/idle.conf 0644
+X systemctl daemon-reload
+X systemctl restart pinpipe
+idle0=$(X systemctl show -P NRestarts pinpipe)
+sleep 20
+idle1=$(X systemctl show -P NRestarts pinpipe)
+check "idle for 20 s under WatchdogSec=6s: no restart (NRestarts $idle0 -> $idle1)" test "$idle1" = "$idle0"
+check "idle: no actor reported hung" bash -c "! '$SB' exec '$name' journalctl -u pinpipe --no-pager -o cat | grep -q 'stopped beating'"
+X rm -f /etc/systemd/system/pinpipe.service.d/idle.conf
+
+# --- a hung actor (its loop blocked while idle): no more WATCHDOG=1, systemd kills and restarts the service
 printf '[Service]\nEnvironment=PINPIPE_TEST_HANG_ACTOR=sink PINPIPE_TEST_HANG_AFTER=5\nWatchdogSec=6s\nRestartSec=1s\n' >"$work/hang.conf"
 "$SB" copy "$name" "$work/hang.conf" /etc/systemd/system/pinpipe.service.d/hang.conf 0644
 X systemctl daemon-reload

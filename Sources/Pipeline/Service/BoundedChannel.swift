@@ -10,51 +10,8 @@ import Synchronization
 public final class BoundedChannel<Element: Sendable>: Sendable {
     typealias Channel = MultiProducerSingleConsumerAsyncChannel<Element, Never>
     private let source: Mutex<Channel.Source?>
-    private let full = Flag()
-
-    /// "Full" and the tasks waiting for room; the channel's enqueue callback clears the one and resumes the others.
-    private final class Flag: Sendable {
-        private struct State {
-            var full = false
-            var nextID = 0
-            var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        }
-
-        private let state = Mutex(State())
-
-        var isFull: Bool { state.withLock { $0.full } }
-
-        func setFull() { state.withLock { $0.full = true } }
-
-        func setRoom() {
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.full = false
-                defer { state.waiters = [:] }
-                return Array(state.waiters.values)
-            }
-            waiters.forEach { $0.resume() }
-        }
-
-        /// Returns once there is room, or once the calling task is cancelled.
-        func waitForRoom() async {
-            let id = state.withLock { state -> Int in
-                state.nextID += 1
-                return state.nextID
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { state -> Bool in
-                        if !state.full || Task.isCancelled { return true }
-                        state.waiters[id] = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-            } onCancel: {
-                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-            }
-        }
-    }
+    /// Set while there is room; the channel's enqueue callback sets it again once the sink drained.
+    private let room = AsyncCondition(isSet: true)
 
     /// Creates the channel and returns the receiving side as an async sequence for the single consumer.
     public static func make(low: Int, high: Int, weight: @escaping @Sendable (borrowing Element) -> Int)
@@ -72,15 +29,15 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     }
 
     /// True while the sink is behind (above the high watermark until it drained below the low one).
-    public var isFull: Bool { full.isFull }
+    public var isFull: Bool { !room.isSet }
 
     /// Waits until the channel is no longer full, `timeout` passed or `shutdown` triggered, whichever comes first;
     /// returns whether there is room. The sink's draining resumes the wait (no polling).
     public func waitUntilNotFull(timeout: Duration, or shutdown: ShutdownSignal? = nil) async -> Bool {
         guard isFull else { return true }
-        let flag = full
+        let room = room
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await flag.waitForRoom() }
+            group.addTask { await room.wait() }
             group.addTask { try? await Task.sleep(for: timeout) }
             if let shutdown { group.addTask { await shutdown.wait() } }
             await group.next()
@@ -92,7 +49,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     /// Enqueues `element`; returns false when the channel is now full and the caller should stop producing.
     @discardableResult
     public func trySend(_ element: sending Element) -> Bool {
-        let flag = full
+        let room = room
         return source.withLock { source -> Bool in
             guard source != nil else { return true }
             do {
@@ -100,8 +57,8 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
                 case .produceMore:
                     return true
                 case .enqueueCallback(var handle):
-                    flag.setFull()
-                    handle.enqueueCallback { @Sendable _ in flag.setRoom() }
+                    room.reset()
+                    handle.enqueueCallback { @Sendable _ in room.set() }
                     return false
                 }
             } catch {

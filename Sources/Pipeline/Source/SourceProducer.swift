@@ -122,12 +122,22 @@ public final class SourceProducer: Sendable {
         var backoff = RetryBackoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
         var snapshotDone = false
         var reportedFallback = false
+        // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.
+        var open: PostgresConnection?
+        defer { if let open { Task { await open.close() } } }
         while !shutdown.isTriggered {
             do {
                 // The start-up checks already proved the database reachable: from here on an outage is retried
                 // (with backoff, reported in STATUS) for as long as it lasts.
-                let connection = try await connect(first: false)
-                defer { Task { await connection.close() } }
+                let connection: PostgresConnection
+                if let existing = open, existing.isConnected {
+                    connection = existing
+                } else {
+                    if let stale = open { await stale.close() }
+                    open = nil
+                    connection = try await connect(first: false)
+                    open = connection
+                }
                 if backoff.attempt > 0 {
                     logger.info("PostgreSQL reachable again; continuing", metadata: metadata)
                     stats.setOutage(nil)
@@ -199,6 +209,8 @@ public final class SourceProducer: Sendable {
                 await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
                 if await liveness.sleep(for: source.pollInterval, or: shutdown) { return }
             } catch let error as PostgresError where error.isRetriable {
+                if let broken = open { await broken.close() }
+                open = nil
                 let wait = backoff.next()
                 stats.setOutage("PostgreSQL: \(error)")
                 stats.recordError("\(error)")
@@ -211,6 +223,9 @@ public final class SourceProducer: Sendable {
                 stats.recordError("\(error)")
                 logger.warning("Kafka delivery failed; re-sending from the checkpoint", metadata: metadata.merging(
                     [LogKey.error: "\(error)"]) { $1 })
+                // The stream was left mid-cursor: start the re-send on a new connection.
+                if let abandoned = open { await abandoned.close() }
+                open = nil
                 await flush()
                 _ = progress.takeFailure()
                 if await liveness.sleep(for: backoff.next(), or: shutdown) { return }

@@ -29,11 +29,13 @@ struct RunCommand: AsyncParsableCommand {
             try CheckpointStore(stateDirectory: configuration.stateDirectory, topicPrefix: configuration.kafka.topicPrefix)
                 .remove()
         }
-        installReloadHandler(configFile: config, logger: logger)
         let runtime = PipelineRuntime(configuration: configuration, environment: ProcessInfo.processInfo.environment,
                                       once: once, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [
+                .init(service: ReloadService(configFile: config, logger: logger), successTerminationBehavior: .ignore),
+                .init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -42,25 +44,4 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
     }
-
-    /// SIGHUP re-reads the configuration file and applies the log level; other changes need a restart.
-    private func installReloadHandler(configFile: String, logger: Logger) {
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler {
-            do {
-                let reloaded = try PinpipeConfiguration.load(file: configFile)
-                Bootstrap.logLevel.level = Logger.Level(reloaded.logging.level)
-                logger.notice("SIGHUP: log level is now \(reloaded.logging.level.rawValue); other changes need a restart")
-            } catch {
-                logger.error("SIGHUP: configuration not reloaded: \(error)")
-            }
-        }
-        source.resume()
-        ReloadHandler.source = source
-    }
-}
-
-enum ReloadHandler {
-    nonisolated(unsafe) static var source: (any DispatchSourceSignal)?
 }
