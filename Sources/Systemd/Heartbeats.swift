@@ -5,7 +5,12 @@ import Synchronization
 /// Each actor registers under a name, then calls `beat(_:)` on every turn of its loop (one short lock). The
 /// watchdog supervisor asks which ones have not beaten for too long.
 public final class Heartbeats: Sendable {
-    private let lastBeats = Mutex<[String: ContinuousClock.Instant]>([:])
+    private struct Beat {
+        var last: ContinuousClock.Instant
+        var count = 0
+    }
+
+    private let lastBeats = Mutex<[String: Beat]>([:])
     private let clock = ContinuousClock()
 
     public init() {}
@@ -13,7 +18,7 @@ public final class Heartbeats: Sendable {
     /// Starts watching `name`; registering counts as a beat.
     public func register(_ name: String) {
         let now = clock.now
-        lastBeats.withLock { $0[name] = now }
+        lastBeats.withLock { $0[name] = Beat(last: now) }
     }
 
     /// Records a loop turn. Beats of unregistered names are ignored, so a late beat after `unregister` does
@@ -21,8 +26,16 @@ public final class Heartbeats: Sendable {
     public func beat(_ name: String) {
         let now = clock.now
         lastBeats.withLock { beats in
-            if beats[name] != nil { beats[name] = now }
+            if beats[name] != nil {
+                beats[name]!.last = now
+                beats[name]!.count += 1
+            }
         }
+    }
+
+    /// How often `name` beat since it registered: how many times its loop turned, whatever the clock says.
+    public func beatCount(_ name: String) -> Int {
+        lastBeats.withLock { $0[name]?.count ?? 0 }
     }
 
     /// Stops watching `name` (its loop ended on purpose).
@@ -37,7 +50,7 @@ public final class Heartbeats: Sendable {
 
     /// How long ago each registered actor last beat, as seen at `now`.
     public func ages(now: ContinuousClock.Instant) -> [String: Duration] {
-        lastBeats.withLock { beats in beats.mapValues { now - $0 } }
+        lastBeats.withLock { beats in beats.mapValues { now - $0.last } }
     }
 
     /// The names, sorted, whose last beat is strictly older than `olderThan` at `now`.

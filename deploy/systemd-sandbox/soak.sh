@@ -28,16 +28,9 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $minutes =~ ^[0-9]+$ && $minutes -ge 4 ]] || { echo "soak: --minutes must be a whole number, at least 4" >&2; exit 2; }
 
-passed=0 failed=0
-check() {  # check DESCRIPTION CMD...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $what"
-  else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
-finish() {
-  echo "soak: $passed passed, $failed failed"
-  [[ $failed -eq 0 ]] && exit 0 || exit 1
-}
+SUITE=soak
+# shellcheck disable=SC1091
+source "$here/lib.sh"
 T0=$SECONDS
 say() { printf '[soak %5ds] %s\n' "$((SECONDS - T0))" "$*"; }
 
@@ -107,13 +100,7 @@ X /root/pinpipe/deploy/ec2/install.sh --no-packages --no-start --binary /root/pi
   || { cat "$work/install.log"; echo "soak: install.sh failed" >&2; exit 1; }
 X mkdir -p /etc/systemd/system/pinpipe.service.d
 printf '[Service]\nWatchdogSec=5s\n' >"$work/soak.conf"
-# See test-operator-path.sh: this sandbox's systemd 252 cannot hand LoadCredential= files to a non-root user.
-if ! X systemd-run --wait --pipe -q -p User=pinpipe -p LoadCredential=db_creds.yaml:/etc/pinpipe/db_creds.yaml \
-    sh -c 'test -r "$CREDENTIALS_DIRECTORY/db_creds.yaml"' >/dev/null 2>&1; then
-  X sh -c 'install -d -m 0750 -g pinpipe /etc/pinpipe/sandbox-credentials &&
-    install -m 0640 -g pinpipe /etc/pinpipe/db_creds.yaml /etc/pinpipe/sandbox-credentials/db_creds.yaml'
-  printf 'Environment=CREDENTIALS_DIRECTORY=/etc/pinpipe/sandbox-credentials\n' >>"$work/soak.conf"
-fi
+credentials_dropin "$SB" "$name" >>"$work/soak.conf"
 "$SB" copy "$name" "$work/soak.conf" /etc/systemd/system/pinpipe.service.d/soak.conf 0644
 X systemctl daemon-reload
 

@@ -24,16 +24,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-passed=0 failed=0
-check() {  # check DESCRIPTION CMD...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $what"
-  else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
-finish() {
-  echo "test-operator-path: $passed passed, $failed failed"
-  [[ $failed -eq 0 ]] && exit 0 || exit 1
-}
+SUITE=test-operator-path
+# shellcheck disable=SC1091
+source "$here/lib.sh"
 
 # --- the local stack and the binary
 if [[ -z ${PINPIPE_SKIP_STACK_UP:-} ]]; then
@@ -94,17 +87,12 @@ X() { "$SB" exec "$name" "$@"; }
 install_out=$(X /root/pinpipe/deploy/ec2/install.sh --no-packages --no-start --binary /root/pinpipe/pinpipe \
   --config /root/pinpipe/pinpipe.yaml --db-creds /root/pinpipe/db_creds.yaml 2>&1)
 check "install.sh (staged files, user, unit enabled)" test $? -eq 0 || { echo "$install_out"; finish; }
-# In this sandbox systemd 252 cannot hand LoadCredential= files to a non-root user (the credentials
-# directory stays 0700 root; a plain host or EC2 instance is not affected). Detect it, and only then give
-# the daemon a readable copy through CREDENTIALS_DIRECTORY in a drop-in.
-if ! X systemd-run --wait --pipe -q -p User=pinpipe -p LoadCredential=db_creds.yaml:/etc/pinpipe/db_creds.yaml \
-    sh -c 'test -r "$CREDENTIALS_DIRECTORY/db_creds.yaml"' >/dev/null 2>&1; then
+dropin=$(credentials_dropin "$SB" "$name")
+if [[ -n $dropin ]]; then
   echo "  note: LoadCredential= does not reach non-root services in this sandbox; using a drop-in copy"
-  X sh -c 'install -d -m 0750 -g pinpipe /etc/pinpipe/sandbox-credentials &&
-    install -m 0640 -g pinpipe /etc/pinpipe/db_creds.yaml /etc/pinpipe/sandbox-credentials/db_creds.yaml &&
-    mkdir -p /etc/systemd/system/pinpipe.service.d &&
-    printf "[Service]\nEnvironment=CREDENTIALS_DIRECTORY=/etc/pinpipe/sandbox-credentials\n" \
-      >/etc/systemd/system/pinpipe.service.d/sandbox-credentials.conf && systemctl daemon-reload'
+  X sh -c "mkdir -p /etc/systemd/system/pinpipe.service.d &&
+    printf '[Service]\\n%s\\n' '$dropin' >/etc/systemd/system/pinpipe.service.d/sandbox-credentials.conf &&
+    systemctl daemon-reload"
 fi
 t0=$(date +%s.%N)
 install_out=$(X systemctl start pinpipe 2>&1)
