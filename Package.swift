@@ -26,11 +26,12 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Floor 1: one bridge per native library or protocol.
+        // Floor 1: shared policy every bridge may use, then one bridge per native library or protocol.
+        .target(name: "Secrets"),
         .target(name: "YAML", dependencies: ["CYAML"]),
-        .target(name: "Kafka", dependencies: ["CRdKafka", log]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Secrets", log]),
         .target(name: "Postgres", dependencies: ["CLibPQ", log]),
-        .target(name: "Systemd", dependencies: ["CSystemd", log]),
+        .target(name: "Systemd", dependencies: ["CSystemd", "Secrets", log]),
         .target(name: "S3", dependencies: [
             log,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "CChecksum"),
 
         // Floor 2: configuration and the pipeline.
-        .target(name: "PipelineConfig", dependencies: ["YAML"]),
+        .target(name: "PipelineConfig", dependencies: ["YAML", "Secrets"]),
         .target(name: "Pipeline", dependencies: [
             "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", log,
             .product(name: "NIOCore", package: "swift-nio"),
@@ -61,9 +62,9 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: [log], path: "Tests/TestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML"],
+        .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML", "Secrets"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", log]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Secrets", "TestSupport", log]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport", log]),
         .testTarget(name: "S3Tests", dependencies: [
             "S3", "TestSupport", log,
@@ -72,7 +73,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport", log]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Secrets", "TestSupport", log]),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "TestSupport", log,

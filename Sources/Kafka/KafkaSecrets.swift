@@ -1,26 +1,12 @@
-/// Decides which librdkafka properties hold secrets, so their values never reach a log or an error message.
-///
-/// A property is secret when its name contains `password`, `secret`, `token`, `credential` or `key`
-/// (`sasl.password`, `ssl.key.password`, `ssl.key.pem`, `ssl.keystore.password`,
-/// `sasl.oauthbearer.client.secret`), or is `sasl.oauthbearer.config` (which embeds credentials). Names that
-/// only point at a file (`*.location`, e.g. `ssl.key.location`) and serializer/partitioner names
-/// (`key.serializer`) are harmless and shown.
-public enum KafkaSecrets {
-    public static let mask = "*****"
+import Secrets
 
-    public static func isSecret(_ property: String) -> Bool {
-        let name = property.lowercased()
-        if name == "sasl.oauthbearer.config" { return true }
-        if ["password", "secret", "token", "credential"].contains(where: name.contains) { return true }
-        guard name.contains("key") else { return false }
-        if name.hasSuffix(".location") { return false }
-        if name.hasSuffix("serializer") || name.hasSuffix("deserializer") { return false }
-        return true
-    }
+/// Shows librdkafka properties without their secrets (which ones are secret is `SecretPolicy`'s call).
+public enum KafkaSecrets {
+    public static let mask = SecretPolicy.mask
 
     /// The value as it may be shown: masked for secrets.
     public static func displayValue(_ value: String, of property: String) -> String {
-        isSecret(property) ? mask : value
+        SecretPolicy.display(value, of: property)
     }
 
     /// `name=value` pairs for a log line, secrets masked.
@@ -30,7 +16,7 @@ public enum KafkaSecrets {
 
     /// Removes every occurrence of a secret's value from a text (librdkafka echoes invalid values).
     static func redact(_ text: String, value: String, of property: String) -> String {
-        guard isSecret(property), !value.isEmpty else { return text }
+        guard SecretPolicy.isSecret(property), !value.isEmpty else { return text }
         return text.replacing(value, with: mask)
     }
 }

@@ -1,3 +1,4 @@
+import Secrets
 import Testing
 
 @testable import Kafka
@@ -8,7 +9,7 @@ import Testing
         "sasl.oauthbearer.config", "SASL.PASSWORD", "ssl_key", "some.api.token",
     ])
     func secretPropertiesAreMasked(_ name: String) {
-        #expect(KafkaSecrets.isSecret(name))
+        #expect(SecretPolicy.isSecret(name))
         #expect(KafkaSecrets.displayValue("hunter2", of: name) == KafkaSecrets.mask)
     }
 
@@ -17,7 +18,7 @@ import Testing
         "ssl.keystore.location", "key.serializer", "value.deserializer", "acks",
     ])
     func harmlessPropertiesAreShown(_ name: String) {
-        #expect(!KafkaSecrets.isSecret(name))
+        #expect(!SecretPolicy.isSecret(name))
         #expect(KafkaSecrets.displayValue("visible", of: name) == "visible")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PipelineConfig
+import Secrets
 import Testing
 
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
@@ -154,13 +155,13 @@ private func loadError(_ name: String) -> ConfigError? {
     }
 
     @Test func propertyNames() {
-        #expect(SecretMasking.isSecretProperty("sasl.password"))
-        #expect(SecretMasking.isSecretProperty("ssl.key.password"))
-        #expect(SecretMasking.isSecretProperty("sasl.oauthbearer.client.secret"))
-        #expect(SecretMasking.isSecretProperty("ssl.key.pem"))
-        #expect(!SecretMasking.isSecretProperty("sasl.username"))
-        #expect(!SecretMasking.isSecretProperty("bootstrap.servers"))
-        #expect(!SecretMasking.isSecretProperty("ssl.ca.location"))
+        #expect(SecretPolicy.isSecret("sasl.password"))
+        #expect(SecretPolicy.isSecret("ssl.key.password"))
+        #expect(SecretPolicy.isSecret("sasl.oauthbearer.client.secret"))
+        #expect(SecretPolicy.isSecret("ssl.key.pem"))
+        #expect(!SecretPolicy.isSecret("sasl.username"))
+        #expect(!SecretPolicy.isSecret("bootstrap.servers"))
+        #expect(!SecretPolicy.isSecret("ssl.ca.location"))
     }
 }
 
