@@ -26,14 +26,15 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Floor 1: shared policy every bridge may use, then one bridge per native library or protocol.
-        .target(name: "Secrets"),
+        // Floor 1: Support (one policy each for secrets and backoff, used by every bridge), then one bridge per native
+        // library or protocol.
+        .target(name: "Support"),
         .target(name: "YAML", dependencies: ["CYAML"]),
-        .target(name: "Kafka", dependencies: ["CRdKafka", "Secrets", log]),
-        .target(name: "Postgres", dependencies: ["CLibPQ", log]),
-        .target(name: "Systemd", dependencies: ["CSystemd", "Secrets", log]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Support", log]),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "Support", log]),
+        .target(name: "Systemd", dependencies: ["CSystemd", "Support", log]),
         .target(name: "S3", dependencies: [
-            log,
+            log, "Support",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             "CChecksum",
@@ -43,9 +44,9 @@ let package = Package(
         .target(name: "CChecksum"),
 
         // Floor 2: configuration and the pipeline.
-        .target(name: "PipelineConfig", dependencies: ["YAML", "Secrets"]),
+        .target(name: "PipelineConfig", dependencies: ["YAML", "Support"]),
         .target(name: "Pipeline", dependencies: [
-            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", log,
+            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", "Support", log,
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
@@ -62,22 +63,22 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: [log], path: "Tests/TestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML", "Secrets"],
+        .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML", "Support"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Secrets", "TestSupport", log]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport", log]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Support", "TestSupport", log]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Support", "TestSupport", log]),
         .testTarget(name: "S3Tests", dependencies: [
-            "S3", "TestSupport", log,
+            "S3", "Support", "TestSupport", log,
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Secrets", "TestSupport", log]),
-        .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Support", "TestSupport", log]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "TestSupport", log,
+            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "Support", "TestSupport", log,
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

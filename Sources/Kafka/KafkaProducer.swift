@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Support
 import Synchronization
 
 /// An idempotent (`acks=all`) Kafka producer with bounded in-flight records and per-record delivery callbacks.
@@ -93,7 +94,7 @@ public final class KafkaProducer: Sendable {
             throw error
         }
         let box = Unmanaged.passRetained(DeliveryBox(topic: topic, onDelivery: onDelivery))
-        var backoff = 1
+        var backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(50))
         while true {
             let err = enqueue(rkt: rkt, key: key, value: value, headers: headers, opaque: box.toOpaque())
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
@@ -101,8 +102,7 @@ public final class KafkaProducer: Sendable {
                 && !state.stopRequested.load(ordering: .relaxed)
             {
                 // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for acks.
-                try? await Task.sleep(for: .milliseconds(backoff))
-                backoff = min(backoff * 2, 50)
+                try? await Task.sleep(for: backoff.next())
                 continue
             }
             box.release()

@@ -1,4 +1,4 @@
-import Secrets
+import Support
 
 /// Shows librdkafka properties without their secrets (which ones are secret is `SecretPolicy`'s call).
 public enum KafkaSecrets {

@@ -1,4 +1,4 @@
-import Secrets
+import Support
 
 /// Shows configuration values without their secrets (which ones are secret is `SecretPolicy`'s call).
 public enum SecretMasking {

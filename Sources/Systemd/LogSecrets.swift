@@ -1,5 +1,5 @@
 import Logging
-import Secrets
+import Support
 
 /// Masks metadata whose key names a secret (`SecretPolicy`), nested dictionaries included: the handlers cannot
 /// know what is secret, so they go by the key.

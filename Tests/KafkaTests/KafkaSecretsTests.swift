@@ -1,4 +1,4 @@
-import Secrets
+import Support
 import Testing
 
 @testable import Kafka

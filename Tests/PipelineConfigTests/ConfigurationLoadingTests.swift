@@ -1,6 +1,6 @@
 import Foundation
 import PipelineConfig
-import Secrets
+import Support
 import Testing
 
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")

@@ -230,16 +230,3 @@ import Testing
         #expect(missingStart.findings == [.gap(from: 0, to: 4)])
     }
 }
-
-@Suite struct RetryBackoffTests {
-    @Test func growsAndCaps() {
-        let backoff = RetryBackoff(initial: .milliseconds(100), maximum: .seconds(1))
-        #expect(backoff.ceiling(forAttempt: 0) == .milliseconds(100))
-        #expect(backoff.ceiling(forAttempt: 3) == .milliseconds(800))
-        #expect(backoff.ceiling(forAttempt: 10) == .seconds(1))
-        var moving = backoff
-        let first = moving.next()
-        #expect(first >= .milliseconds(50) && first <= .milliseconds(100))
-        #expect(moving.attempt == 1)
-    }
-}

@@ -77,7 +77,7 @@ import Testing
     @Test func retryBackoffDoublesUpToTheCap() {
         let policy = PostgresRetryPolicy()
         #expect(policy.maxAttempts == 5)
-        #expect((1...8).map { policy.baseDelay(afterAttempt: $0) } == [
+        #expect((1...8).map { policy.backoff.ceiling(afterAttempt: $0) } == [
             .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30),
         ])
         #expect(policy.delay(afterAttempt: 3, unit: 0) == .seconds(1))
@@ -87,7 +87,7 @@ import Testing
         #expect(!policy.shouldRetry(afterAttempt: 5))
         let forever = PostgresRetryPolicy(maxAttempts: nil)
         #expect(forever.shouldRetry(afterAttempt: 1_000_000))
-        #expect(forever.baseDelay(afterAttempt: 1_000_000) == .seconds(30))
+        #expect(forever.backoff.ceiling(afterAttempt: 1_000_000) == .seconds(30))
     }
 
     @Test func libraryVersion() {

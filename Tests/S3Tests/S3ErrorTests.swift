@@ -45,17 +45,17 @@ import Testing
 
     @Test func backoffDoublesUpToTheMaximum() {
         let policy = S3RetryPolicy(maxAttempts: nil, initialDelay: .milliseconds(200), maxDelay: .seconds(20))
-        #expect(policy.backoffCeiling(afterAttempt: 1) == .milliseconds(200))
-        #expect(policy.backoffCeiling(afterAttempt: 2) == .milliseconds(400))
-        #expect(policy.backoffCeiling(afterAttempt: 7) == .milliseconds(12_800))
-        #expect(policy.backoffCeiling(afterAttempt: 8) == .seconds(20))
-        #expect(policy.backoffCeiling(afterAttempt: 1000) == .seconds(20))
+        #expect(policy.backoff.ceiling(afterAttempt: 1) == .milliseconds(200))
+        #expect(policy.backoff.ceiling(afterAttempt: 2) == .milliseconds(400))
+        #expect(policy.backoff.ceiling(afterAttempt: 7) == .milliseconds(12_800))
+        #expect(policy.backoff.ceiling(afterAttempt: 8) == .seconds(20))
+        #expect(policy.backoff.ceiling(afterAttempt: 1000) == .seconds(20))
     }
 
-    @Test func fullJitterScalesTheCeiling() {
+    @Test func jitterStaysInTheUpperHalfOfTheCeiling() {
         let policy = S3RetryPolicy(maxAttempts: 5)
-        #expect(policy.action(afterAttempt: 3, error: retriable, random: 0.5) == .retry(after: .milliseconds(400)))
-        #expect(policy.action(afterAttempt: 3, error: retriable, random: 0) == .retry(after: .zero))
+        #expect(policy.action(afterAttempt: 3, error: retriable, random: 0.5) == .retry(after: .milliseconds(600)))
+        #expect(policy.action(afterAttempt: 3, error: retriable, random: 0) == .retry(after: .milliseconds(400)))
     }
 
     @Test func givesUpOnPermanentErrorsAndAfterMaxAttempts() {

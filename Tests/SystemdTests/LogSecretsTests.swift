@@ -1,5 +1,5 @@
 import Logging
-import Secrets
+import Support
 import Testing
 @testable import Systemd
 

@@ -35,13 +35,18 @@ T0=$SECONDS
 say() { printf '[soak %5ds] %s\n' "$((SECONDS - T0))" "$*"; }
 
 "$repo/deploy/dev/stack" up >/dev/null || { echo "soak: deploy/dev/stack up failed" >&2; exit 1; }
+set -a  # the checker below (boto3) reads the stack's addresses from the environment
 # shellcheck disable=SC1091
 source "$repo/.dev/stack.env"
+set +a
 binary=${binary:-$PINPIPE_BIN}
 [[ -x $binary ]] || { echo "soak: no pinpipe binary at $binary" >&2; exit 1; }
 PY=$PINPIPE_PYTHON
 
 work=$(mktemp -d)
+# A copy of the binary under test: a rebuild during the soak must not change (or lock) what runs and verifies.
+cp "$binary" "$work/pinpipe"
+binary=$work/pinpipe
 name=soak-$$
 proxy_pid=""
 cleanup() {

@@ -4,6 +4,7 @@ import Logging
 import PipelineConfig
 import Synchronization
 import Systemd
+import Support
 
 /// Records handed from the topic consumer to the sink, stamped with the consumer's assignment epoch.
 public struct SinkInput: Sendable {
@@ -145,7 +146,7 @@ public final class S3Sink: Sendable {
     }
 
     private func sendToDeadLetter(_ message: KafkaMessage, reason: String) async throws {
-        var backoff = RetryBackoff(initial: .milliseconds(500), maximum: .seconds(30))
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
         while true {
             do {
                 try await deadLetter.write(message, reason: reason)

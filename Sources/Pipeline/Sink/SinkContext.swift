@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PipelineConfig
 import Synchronization
+import Support
 
 /// What every partition writer of one sink shares: settings, ports, counters and the first fatal error.
 final class SinkContext: Sendable {
@@ -67,7 +68,7 @@ final class SinkContext: Sendable {
         metadata[LogKey.firstOffset] = "\(batch.startOffset)"
         metadata[LogKey.lastOffset] = "\(batch.lastOffset)"
         metadata[LogKey.objectKey] = "\(key)"
-        var backoff = RetryBackoff(initial: .milliseconds(500), maximum: .seconds(30))
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
         let body = settings.gzip
             ? ByteBuffer(bytes: batch.body.withUnsafeReadableBytes { GzipEncoder.compress($0) }) : batch.body
         let uploadStarted = ContinuousClock.now

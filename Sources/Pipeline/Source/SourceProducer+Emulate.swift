@@ -2,6 +2,7 @@ import Kafka
 import Logging
 import PipelineConfig
 import Postgres
+import Support
 
 extension SourceProducer {
     /// The original emulator: per event, sleep 0 or 1 s (or pace at `rate`), draw one offset, read the row at that
@@ -9,7 +10,7 @@ extension SourceProducer {
     func emulate(started: ContinuousClock.Instant) async throws {
         let settings = source.emulate
         var random = EmulatorRandom(seed: settings.seed ?? UInt32.random(in: 0...UInt32.max))
-        var backoff = RetryBackoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
+        var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
         var connection: PostgresConnection? = try await connect(first: true)
         var encoders: [String: PostgresRowEncoder] = [:]
         var events = 0

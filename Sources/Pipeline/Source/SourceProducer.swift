@@ -5,6 +5,7 @@ import PipelineConfig
 import Postgres
 import Synchronization
 import Systemd
+import Support
 
 /// The source producer actor: reads the three tables and produces each row to its topic.
 public final class SourceProducer: Sendable {
@@ -119,7 +120,7 @@ public final class SourceProducer: Sendable {
     private func streamTable(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant) async throws {
         let topic = configuration.kafka.topic(for: table)
         var metadata: Logger.Metadata = [LogKey.table: "\(table.table)", LogKey.topic: "\(topic)"]
-        var backoff = RetryBackoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
+        var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
         var snapshotDone = false
         var reportedFallback = false
         // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.

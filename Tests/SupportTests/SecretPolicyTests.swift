@@ -1,4 +1,4 @@
-import Secrets
+import Support
 import Testing
 
 /// One rule for every place that shows a name and its value: configuration, librdkafka properties, log metadata.
