@@ -114,11 +114,20 @@ import Testing
             #expect(hungLines.first?.contains("pinpipe.actor=sink") == true)
 
             // Phase 3: it beats again; pings resume and the recovery is logged once.
+            // It keeps beating until the ping is seen: one beat could go stale again (300 ms) before a supervisor
+            // turn on a loaded machine gets to it, which is a hang by this supervisor's rules.
             let resumeAt = ContinuousClock.now
-            heartbeats.beat("sink")
-            let resumed = await socket.waitFor(timeout: .seconds(3)) { _ in
+            let beatingAgain = Task {
+                while !Task.isCancelled {
+                    heartbeats.beat("sink")
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            let resumed = await socket.waitFor(timeout: .seconds(5)) { _ in
                 socket.messages.contains { $0.text == "WATCHDOG=1" && $0.at > resumeAt }
             }
+            beatingAgain.cancel()
+            await beatingAgain.value
             #expect(resumed != nil)
             #expect(logs.lines.filter { $0.contains("actor 'sink' is beating again") }.count == 1)
 

@@ -82,6 +82,18 @@ boot() {
   mount -t tmpfs -o "mode=0755,size=$SB_TMPFS" sdsandbox "$top"
   mkdir -p "$top/upper" "$top/work" "$new"
   mount -t overlay sdsandbox-root -o "lowerdir=/,upperdir=$top/upper,workdir=$top/work" "$new"
+  # An overlay shows one file system; what is mounted below / (a toolchain under /opt, a separate /home)
+  # is carried over read-only, or a binary linked against it would not start inside.
+  local target
+  while read -r target; do
+    case $target in
+      / | /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/* | /tmp | /tmp/* | *\\*) continue ;;
+      "$BASE" | "$BASE"/*) continue ;;
+    esac
+    [[ -d $target && -d $new$target ]] || continue
+    mount --bind "$target" "$new$target" && mount -o remount,bind,ro "$new$target" \
+      || note "could not carry $target over"
+  done < <(findmnt -rn -o TARGET | awk '{ print length($0) "\t" $0 }' | sort -n -s | cut -f2-)
 
   mount -t proc -o nosuid,nodev,noexec proc "$new/proc"
   mount --bind "$new/proc/sys" "$new/proc/sys"
@@ -327,8 +339,15 @@ UNIT
   local n; n=$($X systemctl show -P NRestarts beat.service)
   echo "watchdog restart: NRestarts=$n after $(since "$t0")s (MainPID was $before)"
   [[ $n -ge 1 ]] || { echo "FAIL: no watchdog restart"; rc=1; }
-  $X journalctl -u beat.service -o json --no-pager | grep -q '"MESSAGE":"beat: told to hang"' \
-    || { echo "FAIL: journal entry missing"; rc=1; }
+  # Read the whole journal before matching (grep -q would close the pipe early: SIGPIPE under pipefail),
+  # and give journald a moment to store the line.
+  local journal found=0
+  for ((i = 0; i < 20; i++)); do
+    journal=$($X journalctl -u beat.service -o json --no-pager 2>&1 || true)
+    [[ $journal == *'"MESSAGE":"beat: told to hang"'* ]] && { found=1; break; }
+    sleep 0.25
+  done
+  ((found)) || { echo "FAIL: journal entry missing"; echo "$journal" | tail -n 3; rc=1; }
   [[ $rc -eq 0 ]] && echo "SELFTEST PASS" || echo "SELFTEST FAIL"
   return $rc
 }
