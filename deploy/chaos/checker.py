@@ -25,6 +25,7 @@ What counts as a surprise (any one fails the scenario):
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import json
 import re
@@ -37,6 +38,7 @@ import psycopg
 from botocore.config import Config
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+POOL = concurrent.futures.ThreadPoolExecutor(8)  # S3 reads in parallel (boto3 clients are thread-safe)
 DATA_KEY = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d{10,})\.json(?P<gz>\.gz)?$")
 
 
@@ -85,16 +87,18 @@ class S3Scanner:
         for key in list(self.objects):
             if key not in listed:
                 self._forget(key)
+        fresh = []
         for key, etag in listed.items():
             known = self.objects.get(key)
             if known is not None and known.etag == etag:
                 continue
             if known is not None:
                 self._forget(key)
-            obj = self._read(key)
+            fresh.append(key)
+        for obj in POOL.map(self._read, fresh):
             if obj is None:
                 continue
-            self.objects[key] = obj
+            self.objects[obj.key] = obj
             self.puts_seen += 1
             self.counts.update(k for k in obj.keys if k is not None)
         return self
@@ -122,7 +126,8 @@ class S3Scanner:
             lines.pop()
         for line in lines:
             try:
-                value = json.loads(line)
+                # Strict UTF-8 first: json.loads(bytes) lets UTF-16 surrogates through ('surrogatepass').
+                value = json.loads(line.decode("utf-8"))
                 keys.append(int(value[self.key_column]) if isinstance(value, dict) else None)
             except (ValueError, KeyError, TypeError):
                 keys.append(None)
@@ -182,47 +187,48 @@ def read_dead_letters(client, bucket: str, prefix: str, topic: str) -> list[Dead
     objects = list_objects(client, bucket, folder)
     sidecars = {o["Key"] for o in objects if re.search(r"\.reasons\.jsonl?$", o["Key"])}
     letters: list[DeadLetter] = []
-    for obj in objects:
-        key = obj["Key"]
-        if key in sidecars:
-            continue
-        part = re.search(r"/partition=(\d+)/", key)
-        partition = int(part.group(1)) if part else None
-        resp = client.get_object(Bucket=bucket, Key=key)
-        meta = resp.get("Metadata", {})
-        body = resp["Body"].read()
-        batched = meta.get("record-count") is not None or meta.get("dead-letter-count") is not None \
-            or any(key.rsplit(".", 1)[0] + suffix in sidecars for suffix in (".reasons.json", ".reasons.jsonl"))
-        if not batched:
-            offset = meta.get("source-offset")
-            letters.append(DeadLetter(partition, int(offset) if offset and offset.isdigit() else None,
-                                      meta.get("reason", ""), len(body)))
-            continue
-        sidecar = next((key.rsplit(".", 1)[0] + s for s in (".reasons.json", ".reasons.jsonl")
-                        if key.rsplit(".", 1)[0] + s in sidecars), None)
-        if sidecar:
-            text = client.get_object(Bucket=bucket, Key=sidecar)["Body"].read()
-            for line in text.splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    entry = {}
-                off = entry.get("offset", entry.get("source-offset"))
-                letters.append(DeadLetter(partition, int(off) if off is not None else None,
-                                          str(entry.get("reason", "")), 0))
-            continue
-        lines = [line for line in body.split(b"\n") if line != b""]
-        for line in lines:
+    for part in POOL.map(lambda o: _dead_letters_of(client, bucket, o["Key"], sidecars),
+                         [o for o in objects if o["Key"] not in sidecars]):
+        letters.extend(part)
+    return letters
+
+
+def _dead_letters_of(client, bucket: str, key: str, sidecars: set) -> list[DeadLetter]:
+    part = re.search(r"/partition=(\d+)/", key)
+    partition = int(part.group(1)) if part else None
+    resp = client.get_object(Bucket=bucket, Key=key)
+    meta = resp.get("Metadata", {})
+    body = resp["Body"].read()
+    stem = key.rsplit(".", 1)[0]
+    sidecar = next((stem + s for s in (".reasons.json", ".reasons.jsonl") if stem + s in sidecars), None)
+    batched = sidecar is not None or "record-count" in meta or "dead-letter-count" in meta
+    if not batched:  # one object per bad record
+        offset = meta.get("source-offset")
+        return [DeadLetter(partition, int(offset) if offset and offset.isdigit() else None,
+                           meta.get("reason", ""), len(body))]
+
+    def offset_of(entry: dict) -> int | None:
+        off = entry.get("offset", entry.get("source-offset"))
+        return int(off) if off is not None else None
+
+    if sidecar is not None:  # the body holds the values, the sidecar one reason per record
+        entries = []
+        for line in client.get_object(Bucket=bucket, Key=sidecar)["Body"].read().splitlines():
             try:
-                entry = json.loads(line)
+                entries.append(json.loads(line))
             except ValueError:
-                entry = None
-            if isinstance(entry, dict) and "reason" in entry:
-                off = entry.get("offset", entry.get("source-offset"))
-                letters.append(DeadLetter(partition, int(off) if off is not None else None,
-                                          str(entry["reason"]), len(line)))
-            else:
-                letters.append(DeadLetter(partition, None, meta.get("reason", ""), len(line)))
+                entries.append({})
+        return [DeadLetter(partition, offset_of(e), str(e.get("reason", "")), 0) for e in entries]
+    letters = []
+    for line in (line for line in body.split(b"\n") if line != b""):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict) and "reason" in entry:
+            letters.append(DeadLetter(partition, offset_of(entry), str(entry["reason"]), len(line)))
+        else:
+            letters.append(DeadLetter(partition, None, meta.get("reason", ""), len(line)))
     return letters
 
 
