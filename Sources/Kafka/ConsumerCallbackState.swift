@@ -5,9 +5,32 @@ final class ConsumerCallbackState: Sendable {
     let onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?
     /// Partitions currently assigned to this member, as applied by the rebalance callback.
     let assignment = Mutex<Set<KafkaTopicPartition>>([])
+    /// Per partition, the offset of the last end-of-partition the fetcher reported in this assignment.
+    let ends = Mutex<[KafkaTopicPartition: Int64]>([:])
+    /// Out-of-range positions met by polls, in order, until the application takes them.
+    let offsetResets = Mutex<[KafkaOffsetReset]>([])
+    /// After `restartFetching` re-assigned the partitions: per partition, the next offset `poll` may return.
+    /// Records fetched before the re-assignment may still be queued and are fetched again after it; whatever
+    /// lies below this mark was returned already and is dropped. Empty until a restart; cleared by rebalances.
+    let nextExpected = Mutex<[KafkaTopicPartition: Int64]>([:])
 
     init(onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?) {
         self.onRebalance = onRebalance
+    }
+
+    /// Partitions left this member: what the fetcher said about them no longer applies (the next owner meets
+    /// the same out-of-range position itself).
+    func forget(_ partitions: [KafkaTopicPartition]?) {
+        guard let partitions else {
+            ends.withLock { $0.removeAll() }
+            offsetResets.withLock { $0.removeAll() }
+            nextExpected.withLock { $0.removeAll() }
+            return
+        }
+        let gone = Set(partitions)
+        nextExpected.withLock { marks in for partition in gone { marks[partition] = nil } }
+        ends.withLock { ends in for partition in gone { ends[partition] = nil } }
+        offsetResets.withLock { $0.removeAll { gone.contains($0.partition) } }
     }
 
     var sortedAssignment: [KafkaTopicPartition] {

@@ -5,6 +5,10 @@ import Logging
 struct PollBatch: Sendable {
     var records: KafkaRecordBatch
     var error: KafkaError?
+    /// Partitions whose position fell out of the log, after the records above (the poll stops at the first).
+    var resets: [KafkaOffsetReset] = []
+    /// Partitions whose end the fetcher reached, with the offset it reached (past any transaction marker).
+    var ends: [KafkaTopicPartition: Int64] = [:]
 }
 
 extension KafkaConsumer {
@@ -19,8 +23,21 @@ extension KafkaConsumer {
     ]
 
     /// Runs on the poll thread: waits up to `timeout` for the first record, then takes what is already there.
-    static func pollBatch(_ rk: OpaquePointer, timeout: Duration, maxRecords: Int, logger: Logger) -> PollBatch {
+    static func pollBatch(_ rk: OpaquePointer, timeout: Duration, maxRecords: Int, state: ConsumerCallbackState,
+                          logger: Logger) -> PollBatch {
         var batch = PollBatch(records: KafkaRecordBatch())
+        // Only after a restart (rare): drop records returned already (see `restartFetching`).
+        let deduplicating = !state.nextExpected.withLock { $0.isEmpty }
+        var fresh: [KafkaTopicPartition] = []
+        defer {
+            if !fresh.isEmpty {
+                let err = restartFetching(rk, Dictionary(uniqueKeysWithValues: fresh.map { ($0, nil) }), state: state)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    logger.warning("Kafka: cannot start partitions without a committed offset yet (retried)", metadata: [
+                        "kafka.partitions": "\(fresh.map(\.description))", "kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
+                }
+            }
+        }
         var topicCache = TopicIndexCache()
         let deadline = ContinuousClock.now + timeout
         while batch.records.count < maxRecords {
@@ -32,6 +49,17 @@ extension KafkaConsumer {
             defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if deduplicating, let rkt = message.pointee.rkt {
+                    let partition = KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)),
+                                                        partition: message.pointee.partition)
+                    let offset = message.pointee.offset
+                    let repeated = state.nextExpected.withLock { marks -> Bool in
+                        if let next = marks[partition], offset < next { return true }
+                        if marks[partition] != nil { marks[partition] = offset + 1 }
+                        return false
+                    }
+                    if repeated { continue }
+                }
                 if batch.records.isEmpty {
                     // One record's size times the batch size: the byte buffer rarely has to grow.
                     batch.records.reserveCapacity(
@@ -40,9 +68,26 @@ extension KafkaConsumer {
                 append(message, to: &batch.records, topics: &topicCache)
                 continue
             }
-            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
+            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                if let topic {
+                    batch.ends[KafkaTopicPartition(topic: topic, partition: message.pointee.partition)] = message.pointee.offset
+                }
+                continue
+            }
             let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? ""
+            if err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, let topic {
+                // auto.offset.reset=error: librdkafka stopped fetching the partition and waits for a seek.
+                let partition = KafkaTopicPartition(topic: topic, partition: message.pointee.partition)
+                if message.pointee.offset < 0 {
+                    // No committed offset: the group's first read of this partition. It starts at the log start,
+                    // once this poll is over (every such partition at once).
+                    fresh.append(partition)
+                    continue
+                }
+                batch.resets.append(KafkaOffsetReset(partition: partition, offset: message.pointee.offset, reason: text))
+                break
+            }
             var error = KafkaError(
                 err, handle: rk, context: "consumer error \(text)", topic: topic,
                 partition: topic == nil ? nil : message.pointee.partition)
@@ -55,6 +100,92 @@ extension KafkaConsumer {
             logger.info("Kafka consumer: transient error", metadata: ["kafka.error": "\(error)"])
         }
         return batch
+    }
+
+    /// Applies the assignment anew, the partitions in `targets` starting at the given offset (nil: the log
+    /// start); see `restart(_:at:)`. On the poll thread, so it is ordered with the rebalance callback and polls.
+    /// Every partition gets an explicit start: its position (the offset after the last record returned), else
+    /// its committed offset, else the log start. These become the duplicate filter's marks
+    /// (`ConsumerCallbackState.nextExpected`).
+    static func restartFetching(_ rk: OpaquePointer, _ targets: [KafkaTopicPartition: Int64?],
+                                state: ConsumerCallbackState) -> rd_kafka_resp_err_t {
+        let handle = RDKafkaHandle(rk)
+        func logStart(_ partition: KafkaTopicPartition) -> Int64? {
+            try? RDKafkaQueries.watermarks(handle, partition, timeout: .seconds(10)).get().low
+        }
+        if rd_kafka_rebalance_protocol(rk).map({ String(cString: $0) }) == "COOPERATIVE" {
+            var offsets: [KafkaTopicPartition: Int64] = [:]
+            for (partition, offset) in targets {
+                guard let start = offset ?? logStart(partition) else { return RD_KAFKA_RESP_ERR__TIMED_OUT }
+                offsets[partition] = start
+            }
+            let list = RDKafkaPartitionList.make(Array(offsets.keys), offsets: offsets)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for change in [rd_kafka_incremental_unassign, rd_kafka_incremental_assign] {
+                if let error = change(rk, list) {
+                    defer { rd_kafka_error_destroy(error) }
+                    return rd_kafka_error_code(error)
+                }
+            }
+            return RD_KAFKA_RESP_ERR_NO_ERROR
+        }
+        var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        var err = rd_kafka_assignment(rk, &current)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let current else { return err }
+        defer { rd_kafka_topic_partition_list_destroy(current) }
+        err = rd_kafka_position(rk, current)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return err }
+        let elements = RDKafkaPartitionList.elements(current)
+        guard targets.keys.allSatisfy({ target in elements.contains { $0.partition == target } }) else {
+            return RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
+        }
+        // Without a position, and the partitions to start "at the log start": their committed offset first (a
+        // reset may also mean librdkafka's own lookup failed).
+        let unknown = elements.filter { element in
+            if let target = targets[element.partition] { return target == nil }
+            return element.offset < 0
+        }.map(\.partition)
+        var committed: [KafkaTopicPartition: Int64] = [:]
+        if !unknown.isEmpty {
+            switch RDKafkaQueries.committed(handle, unknown, timeout: .seconds(10)) {
+            case .success(let offsets): committed = offsets
+            case .failure(let error): return rd_kafka_resp_err_t(rawValue: error.code.rawValue)
+            }
+        }
+        var marks: [KafkaTopicPartition: Int64] = [:]
+        for (index, element) in elements.enumerated() {
+            let start: Int64?
+            if let target = targets[element.partition] {
+                start = target ?? committed[element.partition] ?? logStart(element.partition)
+            } else if element.offset >= 0 {
+                start = element.offset
+            } else {
+                start = committed[element.partition] ?? logStart(element.partition)
+            }
+            guard let start else { return RD_KAFKA_RESP_ERR__TIMED_OUT }
+            current.pointee.elems[index].offset = start
+            marks[element.partition] = start
+        }
+        state.nextExpected.withLock { $0 = marks }
+        return rd_kafka_assign(rk, current)
+    }
+
+    /// Moves a partition's fetch position. After an offset reset with `auto.offset.reset=error` the partition
+    /// is stopped and librdkafka accepts only a logical offset (the beginning or end of the log, or the committed
+    /// offset), which restarts it; an absolute offset is refused (`_STATE`) until it fetches again. A zero
+    /// timeout starts the seek without waiting (safe on the poll thread); otherwise the call returns once the
+    /// fetcher took the new position, so no record of the old one is returned afterwards.
+    static func seek(_ rk: OpaquePointer, _ partition: KafkaTopicPartition, to offset: Int64, timeout: Duration)
+        -> rd_kafka_resp_err_t
+    {
+        let list = RDKafkaPartitionList.make([partition], offsets: [partition: offset])
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let error = rd_kafka_seek_partitions(rk, list, timeout.librdkafkaMilliseconds) {
+            defer { rd_kafka_error_destroy(error) }
+            return rd_kafka_error_code(error)
+        }
+        let element = list.pointee.elems[0]
+        return element.err
     }
 
     /// Remembers the batch's topic index of each librdkafka topic handle, so names are read once per poll.

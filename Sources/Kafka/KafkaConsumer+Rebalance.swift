@@ -41,9 +41,11 @@ extension KafkaConsumer {
                     logger.error("incremental unassign failed", metadata: ["kafka.error": "\(KafkaError(consuming: error, context: "unassign"))"])
                 }
                 state.assignment.withLock { $0.subtract(partitions) }
+                state.forget(partitions)
             } else {
                 _ = rd_kafka_assign(rk, nil)
                 state.assignment.withLock { $0.removeAll() }
+                state.forget(nil)
             }
         default:
             logger.error(
@@ -53,6 +55,7 @@ extension KafkaConsumer {
             if !assigned.isEmpty { state.onRebalance?(.revoked(assigned)) }
             _ = rd_kafka_assign(rk, nil)
             state.assignment.withLock { $0.removeAll() }
+            state.forget(nil)
         }
     }
 }

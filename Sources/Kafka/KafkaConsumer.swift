@@ -86,15 +86,52 @@ public final class KafkaConsumer: Sendable {
         let rk = handle
         let maxRecords = configuration.maxPollRecords
         let logger = logger
+        let state = state
         let batch = await pollWorker.run { () -> PollBatch in
-            KafkaConsumer.pollBatch(rk.pointer, timeout: timeout, maxRecords: maxRecords, logger: logger)
+            KafkaConsumer.pollBatch(rk.pointer, timeout: timeout, maxRecords: maxRecords, state: state, logger: logger)
         }
         guard let batch else { throw .shutDown("poll") }
+        if !batch.resets.isEmpty || !batch.ends.isEmpty {
+            // Only for partitions still assigned: a rebalance may have run inside this poll.
+            let assigned = state.assignment.withLock { $0 }
+            let resets = batch.resets.filter { assigned.contains($0.partition) }
+            if !resets.isEmpty { state.offsetResets.withLock { $0 += resets } }
+            let ends = batch.ends.filter { assigned.contains($0.key) }
+            if !ends.isEmpty { state.ends.withLock { $0.merge(ends) { max($0, $1) } } }
+        }
         if let error = batch.error {
             guard !batch.records.isEmpty else { throw error }
             deferredError.withLock { $0 = error }
         }
         return batch.records
+    }
+
+    /// The partitions whose position fell out of the log since the last call (they fetch nothing until a
+    /// ``seek(_:to:)``), in the order the polls met them: after every record the polls returned before them.
+    public func takeOffsetResets() -> [KafkaOffsetReset] {
+        state.offsetResets.withLock { resets in defer { resets = [] }; return resets }
+    }
+
+    /// Per assigned partition, the offset at which the fetcher last reached the end of the log (the high
+    /// watermark then, past any transaction marker). A reader whose handed-over records end just below it has
+    /// read everything: the offsets between are markers or aborted records.
+    public func reachedEnds() -> [KafkaTopicPartition: Int64] {
+        state.ends.withLock { $0 }
+    }
+
+    /// Makes a partition that ``takeOffsetResets()`` reported fetch again, from `offset` (absolute). librdkafka
+    /// refuses a seek for it, so the assignment is applied anew: every other partition at its current position
+    /// (records fetched before and fetched again after are dropped, see `ConsumerCallbackState.nextExpected`).
+    /// No record is skipped or returned twice.
+    public func restart(_ partition: KafkaTopicPartition, at offset: Int64) async throws(KafkaError) {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("restart") }
+        let rk = handle
+        let state = state
+        let err = await pollWorker.run { KafkaConsumer.restartFetching(rk.pointer, [partition: offset], state: state) }
+        guard let err else { throw .shutDown("restart") }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, handle: rk.pointer, context: "cannot restart \(partition) at offset \(offset)")
+        }
     }
 
     /// Stops fetching these partitions; the consumer stays in the group and `poll` keeps serving it.
@@ -181,6 +218,7 @@ public final class KafkaConsumer: Sendable {
         let list = RDKafkaPartitionList.make(assigned)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         guard rd_kafka_position(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        let reachedEnd = state.ends.withLock { $0 }
         var lags: [KafkaTopicPartition: Int64] = [:]
         for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
             var low: Int64 = -1
@@ -188,7 +226,9 @@ public final class KafkaConsumer: Sendable {
             let err = rd_kafka_get_watermark_offsets(
                 rk, element.partition.topic, element.partition.partition, &low, &high)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
-            lags[element.partition] = max(0, high - element.offset)
+            // A transaction's commit marker after the last record is not lag: the end reached counts.
+            let position = max(element.offset, reachedEnd[element.partition] ?? -1)
+            lags[element.partition] = max(0, high - position)
         }
         return lags
     }

@@ -22,8 +22,11 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.maxPollRecords = maxPollRecords
     }
 
-    /// Defaults: offsets are committed only explicitly (`commit`), never stored automatically, and a group
-    /// without committed offsets starts from the earliest record. The prefetch queue is held to 4 MiB (librdkafka:
+    /// Defaults: offsets are committed only explicitly (`commit`), never stored automatically; a group without
+    /// committed offsets starts from the earliest record, and a position that fell out of the log (retention
+    /// deleted what the group had not read) is never silently moved: `auto.offset.reset=error` stops the
+    /// partition and ``KafkaConsumer/takeOffsetResets()`` reports it. Only committed transactions are read
+    /// (`isolation.level=read_committed`): aborted records and transaction markers leave offset holes. The prefetch queue is held to 4 MiB (librdkafka:
     /// 64 MiB): an application that cannot keep up gains nothing from more, and the memory is better spent on
     /// the sink's batches. `KafkaConsumer.wakeFetchers()` keeps a small queue from stalling the fetcher.
     var librdkafkaProperties: [(String, String)] {
@@ -33,8 +36,11 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("group.id", groupID),
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
-            ("auto.offset.reset", "earliest"),
-            ("enable.partition.eof", "false"),
+            ("auto.offset.reset", "error"),
+            ("isolation.level", "read_committed"),
+            // The end of a partition is reported (`KafkaConsumer.reachedEnds()`): with transactions the last offset
+            // is a commit marker, never a record, so "the last record handed over" cannot tell that a reader is done.
+            ("enable.partition.eof", "true"),
             ("queued.max.messages.kbytes", "4096"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -15,6 +15,8 @@ public final class KafkaGroupInspector: Sendable {
         var list: [(String, String)] = [
             ("bootstrap.servers", bootstrapServers), ("group.id", groupID), ("enable.auto.commit", "false"),
             ("client.id", "pinpipe-verify"),
+            // `countRecords` reads like the sink: committed transactions only, the end reported, never a silent jump.
+            ("isolation.level", "read_committed"), ("enable.partition.eof", "true"), ("auto.offset.reset", "error"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let rk = try RDKafkaConfiguration.makeClient(type: RD_KAFKA_CONSUMER, properties: list, context: context)
@@ -41,6 +43,49 @@ public final class KafkaGroupInspector: Sendable {
         guard let result else { throw .shutDown("watermarks") }
         let marks = try result.get()
         return (marks.low, marks.high)
+    }
+
+    /// Counts the records a read_committed reader gets from offset `from` up to (not including) `end`: offsets
+    /// in between that hold transaction markers or aborted records are not counted. Reads without joining the
+    /// group (a plain assignment) and commits nothing.
+    public func countRecords(_ partition: KafkaTopicPartition, from: Int64, below end: Int64, timeout: Duration)
+        async throws(KafkaError) -> Int64
+    {
+        guard from < end else { return 0 }
+        let rk = handle
+        let result = await worker.run { () -> Result<Int64, KafkaError> in
+            let list = RDKafkaPartitionList.make([partition], offsets: [partition: from])
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_assign(rk.pointer, list)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return .failure(KafkaError(err, handle: rk.pointer, context: "cannot read \(partition)"))
+            }
+            defer { _ = rd_kafka_assign(rk.pointer, nil) }
+            var count: Int64 = 0
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                guard let message = rd_kafka_consumer_poll(rk.pointer, 200) else { continue }
+                defer { rd_kafka_message_destroy(message) }
+                let m = message.pointee
+                switch m.err {
+                case RD_KAFKA_RESP_ERR_NO_ERROR:
+                    if m.offset >= end { return .success(count) }
+                    count += 1
+                    if m.offset == end - 1 { return .success(count) }
+                case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+                    return .success(count)
+                case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+                    return .failure(KafkaError(m.err, handle: rk.pointer,
+                                               context: "offset \(from) of \(partition) is no longer in the log"))
+                default:
+                    continue  // transient (a broker reconnecting): the deadline bounds it
+                }
+            }
+            return .failure(KafkaError(code: .timedOut, message: "reading \(partition) from \(from) took longer than \(timeout)",
+                                       isRetriable: true))
+        }
+        guard let result else { throw .shutDown("countRecords") }
+        return try result.get()
     }
 
     /// Destroys the client (its threads stop) — required before the inspector is dropped.

@@ -16,6 +16,8 @@ public struct KafkaSettings: Sendable, Equatable {
     /// Extra properties for the consumer only (override `properties`).
     public var consumerProperties: [String: String] = [:]
     public var groupID: String = "pinpipe-s3-sink"
+    /// What the sink does when retention deleted records it had not read yet (`kafka.on_data_loss`).
+    public var onDataLoss: DataLossPolicy = .stop
 
     public init() {}
 
@@ -30,4 +32,16 @@ public struct KafkaSettings: Sendable, Equatable {
     public var effectiveConsumerProperties: [String: String] {
         properties.merging(consumerProperties) { _, specific in specific }
     }
+}
+
+/// What the sink does when the broker no longer holds records the group had not read (its position fell below
+/// the log start offset, e.g. a sink down longer than the topic's retention). Either way the loss is logged as an
+/// error naming topic, partition and offsets, counted in STATUS, and written to S3 as a loss record beside the
+/// data, so `pinpipe verify` reports it.
+public enum DataLossPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Store and commit what was read before the loss, write the loss record, then stop (exit status 4) until
+    /// an operator decides: the default, because a silent skip is what made the loss invisible before.
+    case stop
+    /// Write the loss record, move on to the oldest retained record, and keep running.
+    case record
 }

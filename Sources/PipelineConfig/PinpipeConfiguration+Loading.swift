@@ -137,6 +137,21 @@ extension PinpipeConfiguration {
         kafka.properties = try reader.stringMap("properties")
         kafka.producerProperties = try reader.stringMap("producer_properties")
         kafka.consumerProperties = try reader.stringMap("consumer_properties")
+        let onDataLoss = try reader.string("on_data_loss", default: kafka.onDataLoss.rawValue)
+        guard let policy = DataLossPolicy(rawValue: onDataLoss) else {
+            throw reader.error(.invalidValue, "on_data_loss", at: reader.node("on_data_loss"),
+                               "\"\(onDataLoss)\" is not one of \(DataLossPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        kafka.onDataLoss = policy
+        for (section, map) in [("properties", kafka.properties), ("consumer_properties", kafka.consumerProperties)] {
+            // pinpipe decides what happens to a position that fell out of the log, and it reads only committed
+            // transactions: a librdkafka default here would skip lost records silently or read aborted ones.
+            for managed in ["auto.offset.reset", "isolation.level"] where map[managed] != nil {
+                throw reader.error(.invalidValue, section, at: reader.node(section),
+                                   "\(managed) is managed by pinpipe (a group without offsets starts at the log start; "
+                                   + "lost records follow kafka.on_data_loss; only committed transactions are read)")
+            }
+        }
         return kafka
     }
 

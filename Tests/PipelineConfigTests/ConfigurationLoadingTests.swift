@@ -41,7 +41,7 @@ private func loadError(_ name: String) -> ConfigError? {
     @Test func unknownKeyNamesFileLineColumnAndPath() {
         #expect(loadError("unknown-key.yaml")?.description
             == "\(fixture("unknown-key.yaml")):4:3: kafka.partitons: unknown key (known keys here: bootstrap_servers, "
-            + "consumer_properties, create_topics, group_id, max_in_flight, partitions, producer_properties, properties, "
+            + "consumer_properties, create_topics, group_id, max_in_flight, on_data_loss, partitions, producer_properties, properties, "
             + "replication_factor, topic_prefix)")
         #expect(loadError("unknown-key.yaml")?.code == .unknownKey)
     }
@@ -100,6 +100,20 @@ private func loadError(_ name: String) -> ConfigError? {
             try PinpipeConfiguration.load(yaml: "roles: [sink]\nkafka: {bootstrap_servers: 'a:1', topic_prefix: p}\n",
                                           file: "inline.yaml")
         } throws: { ($0 as? ConfigError)?.keyPath == "s3.bucket" }
+    }
+
+    @Test func dataLossPolicyAndTheOffsetSettingsPinpipeOwns() throws {
+        let base = "roles: [produce]\nkafka: {bootstrap_servers: 'a:1', topic_prefix: p"
+        #expect(try PinpipeConfiguration.load(yaml: base + "}\n", file: "inline.yaml").kafka.onDataLoss == .stop)
+        #expect(try PinpipeConfiguration.load(yaml: base + ", on_data_loss: record}\n", file: "inline.yaml").kafka.onDataLoss == .record)
+        #expect(throws: ConfigError.self) { try PinpipeConfiguration.load(yaml: base + ", on_data_loss: skip}\n", file: "inline.yaml") }
+        do {
+            _ = try PinpipeConfiguration.load(
+                yaml: base + ", consumer_properties: {auto.offset.reset: earliest}}\n", file: "inline.yaml")
+            Issue.record("auto.offset.reset was accepted")
+        } catch {
+            #expect("\(error)".contains("kafka.consumer_properties") && "\(error)".contains("auto.offset.reset is managed by pinpipe"))
+        }
     }
 
     @Test func verifyFullNeedsACertificate() {

@@ -199,34 +199,3 @@ import Testing
         #expect(TimePathFormatter(pattern: "no tokens") == nil)
     }
 }
-
-@Suite struct PartitionAuditTests {
-    typealias Object = PartitionAudit.StoredObject
-
-    @Test func cleanWithOneUncommittedObject() {
-        let audit = PartitionAudit(objects: [Object(key: "b", firstOffset: 100, lastOffset: 199),
-                                             Object(key: "a", firstOffset: 0, lastOffset: 99)],
-                                   committed: 100, low: 0, high: 250)
-        #expect(audit.isClean)
-        #expect(audit.uncommittedObjects == 1)
-        #expect(audit.storedRecords == 200)
-        #expect(audit.notYetStored == 50)
-    }
-
-    @Test func findsGapsOverlapsAndBadCommits() {
-        let gap = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 9),
-                                           Object(key: "b", firstOffset: 15, lastOffset: 20)],
-                                 committed: 21, low: 0, high: 21)
-        #expect(gap.findings == [.gap(from: 10, to: 14)])
-        let overlap = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 9),
-                                               Object(key: "b", firstOffset: 5, lastOffset: 20)],
-                                     committed: 21, low: 0, high: 21)
-        #expect(overlap.findings == [.overlap(firstKey: "a", secondKey: "b", from: 5, to: 9)])
-        let committedTooFar = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 9)],
-                                             committed: 15, low: 0, high: 20)
-        #expect(committedTooFar.findings == [.committedBeyondObjects(committed: 15, storedUpTo: 10)])
-        let missingStart = PartitionAudit(objects: [Object(key: "a", firstOffset: 5, lastOffset: 9)],
-                                          committed: 10, low: 0, high: 10)
-        #expect(missingStart.findings == [.gap(from: 0, to: 4)])
-    }
-}

@@ -58,7 +58,7 @@ import TestSupport
         try await checkExactlyOnce(harness, expected: expected)
         let verify = try await harness.run(["verify", "--config", harness.configPath], timeout: .seconds(60))
         #expect(verify.status == 0, "\(verify.output)")
-        #expect(verify.output.contains("CLEAN"))
+        #expect(verify.output.contains("CLEAN AND COMPLETE"))
         // The Confluent layout that existing Spark jobs read.
         let stored = try await harness.storedRecords()
         let keys = Set(stored["\(harness.prefix).pin"]!.map(\.key))

@@ -51,6 +51,10 @@ final class MemoryCommitter: SinkOffsetCommitter, Sendable {
         committed.withLock { $0[partition] = offset }
         store.log.withLock { $0.append("commit \(partition.topic)[\(partition.partition)]@\(offset)") }
     }
+
+    func committed(_ partition: KafkaTopicPartition) async throws -> Int64? {
+        committed.withLock { $0[partition] }
+    }
 }
 
 final class MemoryDeadLetters: DeadLetterWriter, Sendable {

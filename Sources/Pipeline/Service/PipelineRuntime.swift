@@ -140,7 +140,8 @@ extension PipelineRuntime {
     func addSinkTasks(to group: inout TaskGroup<Void>, sink: S3Sink, consumer: KafkaConsumer, epoch: AssignmentEpoch,
                       sourceDone: ShutdownSignal, errors: ActorErrors) {
         let topicConsumer = TopicConsumer(consumer: consumer, epoch: epoch, stats: stats, heartbeats: heartbeats,
-                                          shutdown: shutdown, hooks: hooks, logger: logger.with(actor: "consumer"))
+                                          shutdown: shutdown, hooks: hooks, logger: logger.with(actor: "consumer"),
+                                          onDataLoss: configuration.kafka.onDataLoss)
         let stopWhenCaughtUp: (@Sendable () -> Bool)? = once ? { @Sendable in sourceDone.isTriggered } : nil
         let (channel, elements) = BoundedChannel<SinkInput>.make(
             low: max(1, configuration.s3.channelCapacity / 2), high: configuration.s3.channelCapacity,

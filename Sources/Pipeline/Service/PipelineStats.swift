@@ -9,6 +9,9 @@ public final class PipelineStats: Sendable {
     public let uploadedRecords = Atomic<Int>(0)
     public let objects = Atomic<Int>(0)
     public let deadLetters = Atomic<Int>(0)
+    /// Records the broker deleted before the sink read them, and the ranges they came in (see `DataLoss`).
+    public let lostRecords = Atomic<Int>(0)
+    public let lossRanges = Atomic<Int>(0)
     private let state = Mutex<State>(State())
 
     private struct State {
@@ -23,6 +26,10 @@ public final class PipelineStats: Sendable {
     /// A dependency outage in progress (nil when it ended): shown in STATUS, not a hang.
     public func setOutage(_ message: String?) { state.withLock { $0.outage = message } }
     public func setLag(_ lag: Int64?) { state.withLock { $0.lag = lag } }
+    public func recordLoss(records: Int64) {
+        lostRecords.add(Int(records), ordering: .relaxed)
+        lossRanges.add(1, ordering: .relaxed)
+    }
 
     public var lastError: String? { state.withLock { $0.lastError } }
     public var outage: String? { state.withLock { $0.outage } }
@@ -40,6 +47,10 @@ public final class PipelineStats: Sendable {
             parts.append("lag \(lag.map(String.init) ?? "?")")
             let dead = deadLetters.load(ordering: .relaxed)
             if dead > 0 { parts.append("dead-letter \(dead)") }
+            let lost = lostRecords.load(ordering: .relaxed)
+            if lost > 0 {
+                parts.append("DATA LOSS: \(lost) records in \(lossRanges.load(ordering: .relaxed)) ranges (see the journal)")
+            }
         }
         if let outage { parts.append("OUTAGE: \(outage)") }
         if let lastError { parts.append("last error: \(lastError)") }

@@ -5,6 +5,10 @@ import PipelineConfig
 struct SealedBatch: Sendable, Equatable {
     var startOffset: Int64
     var lastOffset: Int64
+    /// Where this batch's responsibility begins: the offset after the previous batch of the same uninterrupted
+    /// read (or after a recorded loss). Offsets from here to `startOffset` held no record for a read_committed
+    /// consumer (transaction markers, aborted records). Nil for the first batch after an assignment.
+    var coversFrom: Int64? = nil
     var recordCount: Int
     /// Records sent to the dead-letter location instead (their offsets lie inside the range).
     var deadLetterCount: Int
@@ -40,6 +44,7 @@ struct PartitionBatcher: Sendable {
         var body = ByteBuffer()
         var openedAt: ContinuousClock.Instant
         var timePath: String?
+        var coversFrom: Int64?
     }
 
     enum Action: Sendable, Equatable {
@@ -58,6 +63,8 @@ struct PartitionBatcher: Sendable {
     /// The size of the last sealed body: the capacity reserved for the next batch, so bodies do not grow by
     /// doubling (which would hold up to twice the memory the budget counts).
     private var capacityHint = 0
+    /// The offset after the last sealed batch (or after a recorded loss): where the next batch's coverage starts.
+    private(set) var coveredUpTo: Int64?
 
     init(limits: BatchLimits) {
         self.limits = limits
@@ -83,6 +90,7 @@ struct PartitionBatcher: Sendable {
         }
         if open == nil {
             open = OpenBatch(startOffset: offset, lastOffset: offset, openedAt: now, timePath: timePath)
+            open!.coversFrom = coveredUpTo.flatMap { $0 <= offset ? $0 : nil }
             if capacityHint > 0 { open!.body.reserveCapacity(min(capacityHint + capacityHint / 16, limits.maxBytes)) }
         }
         open!.body.writeBytes(value)
@@ -105,6 +113,7 @@ struct PartitionBatcher: Sendable {
     mutating func skip(offset: Int64, now: ContinuousClock.Instant) -> [Action] {
         if open == nil {
             open = OpenBatch(startOffset: offset, lastOffset: offset, openedAt: now, timePath: nil)
+            open!.coversFrom = coveredUpTo.flatMap { $0 <= offset ? $0 : nil }
         }
         open!.lastOffset = offset
         open!.deadLetterCount += 1
@@ -115,6 +124,12 @@ struct PartitionBatcher: Sendable {
     mutating func tick(now: ContinuousClock.Instant) -> [Action] {
         guard let current = open, now - current.openedAt >= limits.maxAge else { return [] }
         return seal(.age)
+    }
+
+    /// The next batch's coverage starts at `offset` (after a recorded loss; nothing may be open).
+    mutating func resumeCoverage(at offset: Int64) {
+        precondition(open == nil, "coverage moves only between batches")
+        coveredUpTo = offset
     }
 
     /// Seals whatever is open (shutdown, end of input).
@@ -147,8 +162,9 @@ struct PartitionBatcher: Sendable {
     private mutating func seal(_ reason: RollReason) -> [Action] {
         guard let current = open else { return [] }
         open = nil
+        coveredUpTo = current.lastOffset + 1
         let batch = SealedBatch(startOffset: current.startOffset, lastOffset: current.lastOffset,
-                                recordCount: current.recordCount, deadLetterCount: current.deadLetterCount,
+                                coversFrom: current.coversFrom, recordCount: current.recordCount, deadLetterCount: current.deadLetterCount,
                                 body: current.body, timePath: current.timePath, reason: reason)
         sealedBytes += batch.body.readableBytes
         if reason == .records || reason == .bytes { capacityHint = batch.body.readableBytes }

@@ -58,6 +58,14 @@ final class PartitionWriter: Sendable {
         perform(mutate { $0.sealForMemory() })
     }
 
+    /// After a recorded loss: the next batch covers from `offset` (call after ``drain()``).
+    func resumeCoverage(at offset: Int64) {
+        state.withLock { state in
+            guard !state.revoked, state.batcher.open == nil else { return }
+            state.batcher.resumeCoverage(at: offset)
+        }
+    }
+
     /// Body bytes of the open batch.
     var openBytes: Int { state.withLock { $0.batcher.openBytes } }
 

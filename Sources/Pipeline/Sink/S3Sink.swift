@@ -1,6 +1,7 @@
 import AsyncAlgorithms
 import Kafka
 import Logging
+import NIOCore
 import PipelineConfig
 import Synchronization
 import Systemd
@@ -10,10 +11,13 @@ import Support
 public struct SinkInput: Sendable {
     public var records: KafkaRecordBatch
     public var epoch: UInt64
+    /// Lost offsets the consumer met after these records (handled after them, in order).
+    public var losses: [DataLoss]
 
-    public init(records: KafkaRecordBatch, epoch: UInt64) {
+    public init(records: KafkaRecordBatch, epoch: UInt64, losses: [DataLoss] = []) {
         self.records = records
         self.epoch = epoch
+        self.losses = losses
     }
 
     public init(messages: [KafkaMessage], epoch: UInt64) {
@@ -125,6 +129,55 @@ public final class S3Sink: Sendable {
         }
         liveness.beat()
         await waitForMemory()
+        for loss in input.losses {
+            if let revoked = stale[loss.partition], input.epoch < revoked { continue }
+            try await record(loss)
+        }
+    }
+
+    /// Records lost before they were read: the records before them are stored and committed first, then the loss
+    /// record goes to S3 beside the data. With `record`, the group's offset then moves past the loss (a restart
+    /// does not meet it again) and the next object covers from there; with `stop`, the sink stops the pipeline.
+    private func record(_ loss: DataLoss) async throws {
+        let writer = writer(for: loss.partition)
+        await writer.drain()
+        guard context.fatalError == nil, !writer.isRevoked else { return }
+        let key = loss.key(s3Prefix: context.settings.prefix)
+        try await retrying("loss record \(key)") {
+            try await self.context.objectStore.put(
+                key: key, body: ByteBuffer(string: loss.json + "\n"), contentEncoding: nil,
+                metadata: ["loss-from": String(loss.from), "loss-to": String(loss.to), "loss-count": String(loss.count)])
+        }
+        context.logger.error("Loss record stored", metadata: [
+            LogKey.topic: "\(loss.partition.topic)", LogKey.partition: "\(loss.partition.partition)",
+            LogKey.firstOffset: "\(loss.from)", LogKey.lastOffset: "\(loss.to)", LogKey.objectKey: "\(key)",
+        ])
+        switch loss.policy {
+        case .record:
+            try await retrying("offset commit after the loss in \(loss.partition)") {
+                try await self.context.committer.commit(loss.partition, offset: loss.to + 1)
+            }
+            writer.resumeCoverage(at: loss.to + 1)
+        case .stop:
+            context.fail(DataLossError(loss))
+        }
+    }
+
+    /// Runs `body` until it succeeds or fails for good; outages are retried with backoff, beating meanwhile.
+    private func retrying(_ what: String, _ body: () async throws -> Void) async throws {
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+        while true {
+            do {
+                try await body()
+                if backoff.attempt > 0 { context.stats.setOutage(nil) }
+                return
+            } catch {
+                guard SinkFailure.isRetriable(error) else { throw error }
+                context.stats.setOutage("\(what): \(error)")
+                await liveness.sleep(for: backoff.next())
+                try Task.checkCancellation()
+            }
+        }
     }
 
     /// While the batches hold more than the memory limit: seal the largest open batch when the sealed ones alone

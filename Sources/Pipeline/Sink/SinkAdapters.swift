@@ -31,6 +31,10 @@ public struct KafkaOffsetCommitter: SinkOffsetCommitter {
     public func commit(_ partition: KafkaTopicPartition, offset: Int64) async throws {
         try await consumer.commit([partition: offset])
     }
+
+    public func committed(_ partition: KafkaTopicPartition) async throws -> Int64? {
+        try await consumer.committed([partition], timeout: .seconds(10))[partition]
+    }
 }
 
 /// Dead letters as S3 objects: `<prefix>/<topic>/partition=<p>/<topic>+<p>+<offset>.json` holding the raw value,

@@ -48,13 +48,34 @@ final class SinkContext: Sendable {
     }
 
     /// The object metadata of a batch: its offsets and counts, which `pinpipe verify` reads back.
-    static func metadata(_ batch: SealedBatch) -> [String: String] {
-        [
+    ///
+    /// `covers-from`: the offset after the previous object of this partition, so `verify` can tell offsets without
+    /// a record (transaction markers, aborted records: read_committed never returns them) from missing ones.
+    static func metadata(_ batch: SealedBatch, coversFrom: Int64?) -> [String: String] {
+        var metadata = [
             "first-offset": String(batch.startOffset),
             "last-offset": String(batch.lastOffset),
             "record-count": String(batch.recordCount),
             "dead-letter-count": String(batch.deadLetterCount),
         ]
+        if let coversFrom { metadata["covers-from"] = String(coversFrom) }
+        return metadata
+    }
+
+    /// Where a batch's coverage starts: the batch knows when an earlier batch of the same read precedes it;
+    /// the first batch after an assignment starts where the group's committed offset says the read began.
+    func coverage(of batch: SealedBatch, partition: KafkaTopicPartition) async -> Int64? {
+        if let known = batch.coversFrom { return known }
+        for attempt in 0..<3 {
+            do {
+                guard let committed = try await committer.committed(partition) else { return nil }
+                return committed <= batch.startOffset ? committed : nil
+            } catch {
+                logger.debug("Cannot read the committed offset of \(partition) (attempt \(attempt + 1)): \(error)")
+                try? await Task.sleep(for: .milliseconds(200 << attempt))
+            }
+        }
+        return nil
     }
 
     /// Stores one batch and commits its offsets, retrying outages until done, revoked or failed for good.
@@ -71,12 +92,13 @@ final class SinkContext: Sendable {
         var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
         let body = settings.gzip
             ? ByteBuffer(bytes: batch.body.withUnsafeReadableBytes { GzipEncoder.compress($0) }) : batch.body
+        let coversFrom = await coverage(of: batch, partition: partition)
         let uploadStarted = ContinuousClock.now
         while true {
             if isRevoked() || fatalError != nil { return false }
             do {
                 try await objectStore.put(key: key, body: body, contentEncoding: settings.gzip ? "gzip" : nil,
-                                          metadata: Self.metadata(batch))
+                                          metadata: Self.metadata(batch, coversFrom: coversFrom))
                 if backoff.attempt > 0 { stats.setOutage(nil) }
                 break
             } catch {

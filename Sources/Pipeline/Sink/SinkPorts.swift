@@ -10,6 +10,8 @@ public protocol SinkObjectStore: Sendable {
 public protocol SinkOffsetCommitter: Sendable {
     /// Commits `offset` (the next offset to read) for the partition.
     func commit(_ partition: KafkaTopicPartition, offset: Int64) async throws
+    /// The group's committed offset for the partition (nil when it has none).
+    func committed(_ partition: KafkaTopicPartition) async throws -> Int64?
 }
 
 /// Where records that are not valid JSON go.

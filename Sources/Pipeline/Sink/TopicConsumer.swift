@@ -1,6 +1,9 @@
 import Kafka
+import Foundation
 import Logging
+import PipelineConfig
 import Synchronization
+import Support
 import Systemd
 
 /// The topic consumer actor: polls the consumer group on librdkafka's thread and hands records to the sink
@@ -17,11 +20,18 @@ public final class TopicConsumer: Sendable {
     let epoch: AssignmentEpoch
     /// How long the consumer stops polling for a full channel before it pauses its partitions instead.
     let pauseAfter: Duration
+    /// What happens after records were lost (`kafka.on_data_loss`).
+    let onDataLoss: DataLossPolicy
+    /// Per partition, the offset below which out-of-range reports are already handled: librdkafka may report one
+    /// position twice (two fetches in flight met it).
+    private let handledResets = Mutex<[KafkaTopicPartition: Int64]>([:])
     static let actorName = "consumer"
 
     public init(consumer: KafkaConsumer, epoch: AssignmentEpoch, stats: PipelineStats, heartbeats: Heartbeats,
-                shutdown: ShutdownSignal, hooks: TestHooks, logger: Logger, pauseAfter: Duration = .seconds(1)) {
+                shutdown: ShutdownSignal, hooks: TestHooks, logger: Logger, pauseAfter: Duration = .seconds(1),
+                onDataLoss: DataLossPolicy = .stop) {
         self.pauseAfter = pauseAfter
+        self.onDataLoss = onDataLoss
         self.consumer = consumer
         self.epoch = epoch
         self.stats = stats
@@ -71,6 +81,7 @@ public final class TopicConsumer: Sendable {
                     channel.trySend(SinkInput(records: records, epoch: epoch.current))
                     paused = pauseAll()
                 }
+                try await handleOffsetResets(into: channel, handedOver: handedOver)
                 _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), or: shutdown)
                 continue
             }
@@ -81,6 +92,7 @@ public final class TopicConsumer: Sendable {
             }
             let records = try await consumer.pollRecords(timeout: .milliseconds(200))
             let current = epoch.current
+            if records.isEmpty { try await handleOffsetResets(into: channel, handedOver: handedOver) }
             if ContinuousClock.now - lastLagReport > .seconds(2) {
                 lastLagReport = .now
                 let lag = consumer.lag()
@@ -105,6 +117,7 @@ public final class TopicConsumer: Sendable {
             Self.noteHandedOver(records, in: &handedOver)
             // Always enqueued (bounded by one poll above the high watermark); a full channel is handled above.
             channel.trySend(SinkInput(records: records, epoch: current))
+            try await handleOffsetResets(into: channel, handedOver: handedOver)
             // Run once: stop as soon as the last records are handed over (the cached watermarks say so and the
             // brokers confirm), rather than after a few empty polls.
             if let stopWhenCaughtUp, records.count < consumer.maxPollRecords, stopWhenCaughtUp() {
@@ -131,6 +144,87 @@ public final class TopicConsumer: Sendable {
         }
     }
 
+    /// Partitions whose position fell out of the log (reported by the polls, after the records they handed
+    /// over). Below the log start, retention deleted records nobody read: that is data loss, never skipped
+    /// silently. It is logged as an error, counted, and sent to the sink behind the records that preceded it
+    /// (the sink stores those, then the loss record); with `record` the partition moves on to the oldest retained
+    /// record, with `stop` it stays where it is and the sink stops the pipeline.
+    func handleOffsetResets(into channel: BoundedChannel<SinkInput>, handedOver: [KafkaTopicPartition: Int64]) async throws {
+        let resets = consumer.takeOffsetResets()
+        guard !resets.isEmpty else { return }
+        var losses: [DataLoss] = []
+        for reset in resets {
+            if let handled = handledResets.withLock({ $0[reset.partition] }), reset.offset < handled {
+                logger.debug("Out-of-range report already handled", metadata: [LogKey.offset: "\(reset.offset)"])
+                continue
+            }
+            handledResets.withLock { $0[reset.partition] = reset.offset + 1 }
+            let marks = try await watermarks(of: reset.partition)
+            var metadata: Logger.Metadata = [
+                LogKey.topic: "\(reset.partition.topic)", LogKey.partition: "\(reset.partition.partition)",
+                LogKey.offset: "\(reset.offset)", "kafka.log_start": "\(marks.low)", "kafka.log_end": "\(marks.high)",
+            ]
+            if reset.offset < marks.low {
+                let loss = DataLoss(partition: reset.partition, from: reset.offset, to: marks.low - 1, detectedAt: Date(),
+                                    reason: reset.reason, policy: onDataLoss)
+                stats.recordLoss(records: loss.count)
+                stats.recordError("data loss in \(reset.partition.topic)[\(reset.partition.partition)]")
+                metadata[LogKey.firstOffset] = "\(loss.from)"
+                metadata[LogKey.lastOffset] = "\(loss.to)"
+                metadata["pinpipe.on_data_loss"] = "\(onDataLoss.rawValue)"
+                logger.error("DATA LOSS: \(loss); \(onDataLoss == .record ? "recording it and reading on from offset \(marks.low)" : "storing what came before, recording it, then stopping")",
+                             metadata: metadata)
+                losses.append(loss)
+                if onDataLoss == .record {
+                    // If retention deletes more before the fetch restarts, the restart meets another
+                    // out-of-range position and that loss is recorded the same way.
+                    try await consumer.restart(reset.partition, at: marks.low)
+                }
+            } else if reset.offset > marks.high {
+                // The log ends below what the group already read: the topic was recreated or truncated. Reading
+                // on would write new records over the keys of old objects.
+                logger.error("The group's position is beyond the end of the log; stopping", metadata: metadata)
+                throw DataLossError(message: "\(reset.partition.topic)[\(reset.partition.partition)]: the group's "
+                    + "position \(reset.offset) is beyond the end of the log (\(marks.high)): the topic was recreated "
+                    + "or truncated. Move the objects of the old topic away, reset the group's offsets, then restart.")
+            } else {
+                // Reported out of range, yet inside the log (a leader change raced the fetch). The partition
+                // can only restart from a logical position, which would skip or repeat records: stop, and the
+                // restart resumes from the committed offset.
+                logger.error("Fetch position reported out of range although the log holds it; stopping", metadata: metadata)
+                throw KafkaError(code: .init(rawValue: -1000 - 191), message: "\(reset): the log holds "
+                                 + "\(marks.low)...\(marks.high - 1); restart to resume from the committed offset",
+                                 topic: reset.partition.topic, partition: reset.partition.partition, isRetriable: false)
+            }
+        }
+        if !losses.isEmpty { channel.trySend(SinkInput(records: KafkaRecordBatch(), epoch: epoch.current, losses: losses)) }
+    }
+
+    /// The partition's log start and end, retrying while the broker does not answer (beating meanwhile).
+    private func watermarks(of partition: KafkaTopicPartition) async throws -> (low: Int64, high: Int64) {
+        try await retryingQuery { try await self.consumer.watermarks(partition, timeout: .seconds(5)) }
+    }
+
+    /// The group's committed offset of the partition (nil: none), retrying like `watermarks(of:)`.
+    private func committedOffset(of partition: KafkaTopicPartition) async throws -> Int64? {
+        try await retryingQuery { try await self.consumer.committed([partition], timeout: .seconds(5))[partition] }
+    }
+
+    private func retryingQuery<T>(_ query: () async throws -> T) async throws -> T {
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(2))
+        while true {
+            do {
+                return try await query()
+            } catch {
+                guard (error as? KafkaError)?.isRetriable == true, !shutdown.isTriggered else { throw error }
+                logger.warning("Cannot ask the broker about an out-of-range position yet: \(error)")
+                heartbeats.beat(Self.actorName)
+                try await Task.sleep(for: backoff.next())
+                heartbeats.beat(Self.actorName)
+            }
+        }
+    }
+
     /// Pauses every assigned partition; returns them.
     private func pauseAll() -> [KafkaTopicPartition] {
         let assignment = consumer.assignment()
@@ -148,9 +242,11 @@ public final class TopicConsumer: Sendable {
             let unseen = assignment.filter { handedOver[$0] == nil }
             let committed = try await consumer.committed(unseen, timeout: .seconds(5))
             let highs = try await consumer.highWatermarks(assignment, timeout: .seconds(5))
+            let ends = consumer.reachedEnds()
             for partition in assignment {
                 guard let high = highs[partition] else { return false }
-                let reached = handedOver[partition] ?? committed[partition] ?? 0
+                // The end the fetcher reached counts: a transaction's commit marker follows the last record.
+                let reached = max(handedOver[partition] ?? committed[partition] ?? 0, ends[partition] ?? 0)
                 if reached < high { return false }
             }
             return true

@@ -39,6 +39,9 @@ struct RunCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
+        } catch let error as DataLossError {
+            logger.critical("pinpipe stopped: \(error)")
+            throw ExitCode(DataLossError.exitStatus)
         } catch {
             logger.critical("pinpipe stopped with an error: \(error)")
             throw ExitCode.failure

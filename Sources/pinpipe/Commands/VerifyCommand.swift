@@ -4,15 +4,32 @@ import Logging
 import Pipeline
 import PipelineConfig
 
-/// `pinpipe verify`: proves from the bucket and the committed offsets that S3 holds no gap and no overlap.
+/// `pinpipe verify`: proves from the bucket, Kafka and the committed offsets that S3 holds every record once.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Checks every topic-partition in S3 for gaps and overlaps against the group's committed offsets.",
-        discussion: "Exit status 0 only when every partition is clean.")
+        abstract: "Audits every topic-partition in S3 against Kafka and the group's committed offsets.",
+        discussion: """
+            Checks each object's metadata (first and last offset, record count, where its coverage starts) against \
+            its key and its neighbours, reports loss records (offsets the broker deleted before the sink read them), \
+            and counts the records Kafka holds that S3 does not hold yet.
+
+            Exit status:
+              0  clean and complete: no gap, overlap, loss or inconsistent object, and S3 holds every record
+              1  broken: a gap, an overlap, a loss record, or an object whose metadata (or body, --deep) disagrees
+              3  clean but not yet complete: records in Kafka are not in S3 yet (1 with --require-complete)
+            """)
 
     @Option(name: .shortAndLong, help: "Configuration file.")
     var config: String = "/etc/pinpipe/pinpipe.yaml"
+
+    @Flag(help: "Also read every object and count its lines against its record count.")
+    var deep = false
+
+    @Flag(help: "Treat records in Kafka that are not in S3 yet as a failure (exit 1 instead of 3).")
+    var requireComplete = false
+
+    static let exitIncomplete: Int32 = 3
 
     func run() async throws {
         let configuration = try Bootstrap.loadConfiguration(config)
@@ -22,7 +39,7 @@ struct VerifyCommand: AsyncParsableCommand {
         Bootstrap.logging(logging)
         let logger = Logger(label: "pinpipe.verify")
         let (verifier, close) = try await SinkVerifier.make(
-            configuration: configuration, environment: ProcessInfo.processInfo.environment, logger: logger)
+            configuration: configuration, environment: ProcessInfo.processInfo.environment, deep: deep, logger: logger)
         let report: SinkVerifier.Report
         do {
             report = try await verifier.run()
@@ -40,8 +57,19 @@ struct VerifyCommand: AsyncParsableCommand {
                   + "\(pad(Int(audit.notYetStored), 10))  \(findings)")
         }
         let total = report.partitions.reduce(0) { $0 + Int($1.1.storedRecords) }
-        print("total records in S3: \(total); \(report.isClean ? "CLEAN" : "NOT CLEAN")")
-        if !report.isClean { throw ExitCode(1) }
+        let checked = deep ? "metadata and bodies checked" : "metadata checked (--deep reads the bodies too)"
+        if !report.isClean {
+            let lost = report.lostRecords
+            print("total records in S3: \(total); \(checked); BROKEN"
+                  + (lost > 0 ? ": \(lost) records were lost before the sink read them" : ""))
+            throw ExitCode(1)
+        }
+        if !report.isComplete {
+            print("total records in S3: \(total); \(checked); CLEAN BUT NOT YET COMPLETE: "
+                  + "\(report.notYetStored) records in Kafka are not in S3 yet")
+            throw ExitCode(requireComplete ? 1 : Self.exitIncomplete)
+        }
+        print("total records in S3: \(total); \(checked); CLEAN AND COMPLETE")
     }
 
     private func pad(_ value: Int, _ width: Int) -> String {
