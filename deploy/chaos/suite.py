@@ -217,12 +217,24 @@ class Suite:
         self.pg = {"host": self.env["PINPIPE_PG_HOST"], "port": int(self.env["PINPIPE_PG_PORT"]),
                    "user": self.env["PINPIPE_PG_USER"], "password": self.env["PINPIPE_PG_PASSWORD"],
                    "dbname": self.env["PINPIPE_PG_DATABASE"]}
+        self.knows_exactly_once = self.knows_key("exactly_once: false")
+        log(f"this build {'knows' if self.knows_exactly_once else 'does not know'} kafka.exactly_once")
         help_text = subprocess.run([str(self.bin), "verify", "--help"], capture_output=True, text=True).stdout
         self.verify_flags = [f for f in ("--deep", "--require-complete") if f in help_text]
         log(f"pinpipe verify flags used: {' '.join(self.verify_flags) or '(none: this build has neither --deep nor --require-complete)'}")
         t = time.monotonic()
         self.data = Data(self.bin, a.rows * 2 + 1000, self.work)
         log(f"generated {a.rows * 2 + 1000} rows per table in {time.monotonic() - t:.1f} s")
+
+    def knows_key(self, kafka_line: str) -> bool:
+        """Whether `pinpipe check-config` accepts a key in the kafka section (unknown keys are errors)."""
+        text = subprocess.run([str(REPO / "deploy/dev/pinpipe-stack-config.sh"), "chaoscheck"], capture_output=True,
+                              text=True, check=True).stdout
+        key, value = kafka_line.split(":", 1)
+        path = self.work / "check-config.yaml"
+        path.write_text(set_key(text, "kafka", key.strip(), value.strip()))
+        out = subprocess.run([str(self.bin), "check-config", "--config", str(path)], capture_output=True, text=True)
+        return "unknown key" not in (out.stdout + out.stderr)
 
     def binary(self) -> Path:
         """The pinpipe binary: --binary, else `swift build --product pinpipe` (debug, like the stack), copied into
@@ -387,6 +399,22 @@ class FaultProxy:
             self.proc.wait(5)
 
 
+def set_key(text: str, section: str, key: str, value: str) -> str:
+    """Sets `section.key` in a rendered configuration: replaces the line if the section has it, else adds it."""
+    lines = text.splitlines(keepends=True)
+    head = next((i for i, line in enumerate(lines) if line.rstrip("\n") == f"{section}:"), None)
+    if head is None:
+        return text + f"{section}:\n  {key}: {value}\n"
+    i = head + 1
+    while i < len(lines) and (lines[i].startswith(" ") or not lines[i].strip()):
+        if re.match(rf"^  {re.escape(key)}:", lines[i]):
+            lines[i] = f"  {key}: {value}\n"
+            return "".join(lines)
+        i += 1
+    lines.insert(head + 1, f"  {key}: {value}\n")
+    return "".join(lines)
+
+
 class Scenario:
     name = ""
     default_mode = "follow"
@@ -491,14 +519,14 @@ class Scenario:
                               rf'\1 {{session.timeout.ms: "{session_timeout_ms}", heartbeat.interval.ms: "{max(100, session_timeout_ms // 10)}"}}',
                               text, flags=re.M)
             assert n == 1, "consumer_properties not found in the rendered configuration"
-        kafka_extra = ""
-        if self.eos:
-            kafka_extra += "  exactly_once: true\n"
+        # exactly_once is written only when this build knows the key (an unknown key is an error), except when
+        # the scenario asks for it: then a build without it fails the scenario, as it should.
+        if self.eos or self.suite.knows_exactly_once:
+            text = set_key(text, "kafka", "exactly_once", "true" if self.eos else "false")
         if on_data_loss:
-            kafka_extra += f"  on_data_loss: {on_data_loss}\n"
-        text = re.sub(r"^kafka:\n", "kafka:\n" + kafka_extra, text, flags=re.M)
-        text = re.sub(r"^s3:\n", f's3:\n  prefix: "{self.s3_prefix}"\n  dead_letter: {{s3_prefix: "{self.dl_prefix}"}}\n',
-                      text, flags=re.M)
+            text = set_key(text, "kafka", "on_data_loss", on_data_loss)
+        text = set_key(text, "s3", "prefix", f'"{self.s3_prefix}"')
+        text = set_key(text, "s3", "dead_letter", f'{{s3_prefix: "{self.dl_prefix}"}}')
         path = self.dir / f"{name}.yaml"
         path.write_text(text)
         return path
