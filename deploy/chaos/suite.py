@@ -1253,8 +1253,9 @@ def main() -> int:
             print(f"     {r.scenario}/{r.eos}: {n}")
     failed = sum(1 for r in results if not r.ok)
     total = time.monotonic() - T0
-    print(f"\nchaos: {len(results) - failed} passed, {failed} failed; total {total:.0f} s "
-          f"({total / 60:.1f} min; rows {args.rows}, kills {args.kills}, eos {args.eos}, seed {args.seed}; logs {suite.work})")
+    print(f"\nchaos: total {total:.0f} s ({total / 60:.1f} min); rows {args.rows}, kills {args.kills}, eos {args.eos}, "
+          f"jobs {args.jobs}, seed {args.seed}; logs in {suite.work}")
+    print(f"chaos: {len(results) - failed} passed, {failed} failed")
     return 1 if failed or interrupted or not results else 0
 
 
