@@ -1182,7 +1182,7 @@ def table(results: list[Result]) -> str:
     rows = [head]
     for r in results:
         rows.append((r.scenario, r.eos, str(r.expected), str(r.kafka), str(r.s3), f"{r.dup_kafka}/{r.dup_s3}",
-                     str(r.missing), str(r.loss), ("yes: " if r.fault_ok else "NO: ") + r.fault,
+                     str(r.missing), str(r.loss), ("yes: " if r.fault_ok else "NO: ") + (r.fault or "not injected"),
                      f"{r.duration:.0f}s", "PASS" if r.ok else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
