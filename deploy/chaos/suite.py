@@ -685,17 +685,32 @@ class Scenario:
         return {"at": at, "planned": moment, "produced": produced, "uploaded": uploaded, "backlog": backlog,
                 "ok": ok, **k}
 
+    def kill_loop(self, start, produce: bool, sink: bool) -> list[dict]:
+        """`--kills` confirmed kills of processes made by `start()`. A kill that cannot be confirmed mid-work (the
+        process had caught up, or exited by itself) does not count; a few extra attempts make up for it."""
+        want = self.suite.args.kills
+        kills: list[dict] = []
+        while sum(1 for k in kills if k["ok"]) < want and len(kills) < want + max(3, want // 2):
+            kills.append(self.kill_at_random(start(), produce=produce, sink=sink))
+        return kills
+
     def kill_summary(self, kills: list[dict]) -> None:
         good = sum(1 for k in kills if k["ok"])
-        deferred = sum(1 for k in kills if k["at"] > k["planned"] + 0.5)
-        self.result.fault = f"kill -9 {good}/{len(kills)} mid-work" + (f" ({deferred} deferred)" if deferred else "")
-        self.result.fault_ok = good == len(kills) and len(kills) > 0
+        want = self.suite.args.kills
+        deferred = sum(1 for k in kills if k["ok"] and k["at"] > k["planned"] + 0.5)
+        extra = len(kills) - good
+        self.result.fault = (f"kill -9 {min(good, want)}/{want} mid-work" + (f", {deferred} deferred" if deferred else "")
+                             + (f", {extra} unconfirmed attempts" if extra else ""))
+        self.result.fault_ok = good >= want and want > 0
         for i, k in enumerate(kills, 1):
             if not k["ok"]:
-                self.fail(f"kill {i} not confirmed: {json.dumps({x: k[x] for x in ('at', 'was_alive', 'rc', 'gone', 'produced', 'uploaded', 'backlog')})}")
+                (self.note if self.result.fault_ok else self.fail)(
+                    f"kill attempt {i} not confirmed mid-work: "
+                    + json.dumps({x: (round(k[x], 2) if isinstance(k[x], float) else k[x])
+                                  for x in ('at', 'was_alive', 'rc', 'gone', 'produced', 'uploaded', 'backlog')}))
         with open(self.dir / "kills.json", "w") as f:
             json.dump(kills, f, indent=1)
-        self.note("kill moments (s after start): " + ", ".join(f"{k['at']:.1f}" for k in kills))
+        self.note("kill moments (s after start): " + ", ".join(f"{k['at']:.1f}" for k in kills if k["ok"]))
 
     # completion
     def complete(self, procs: list[Proc], timeout: float | None = None, want_dead_letters: int = 0,
@@ -846,11 +861,8 @@ class KillBoth(Scenario):
     def body(self) -> None:
         self.start()
         cfg = self.config(session_timeout_ms=3000)
-        kills = []
         self.start_load(self.suite.args.kills * 5.0)
-        for i in range(self.suite.args.kills):
-            kills.append(self.kill_at_random(self.pinpipe(cfg), produce=True, sink=True))
-        self.kill_summary(kills)
+        self.kill_summary(self.kill_loop(lambda: self.pinpipe(cfg), produce=True, sink=True))
         self.complete([self.pinpipe(cfg)])
 
 
@@ -863,9 +875,7 @@ class KillProducer(Scenario):
         prod = self.config(roles="produce", name="producer")
         sink = self.pinpipe(self.config(roles="sink", name="sink", session_timeout_ms=3000), name="sink")
         self.start_load(self.suite.args.kills * 4.0)
-        kills = [self.kill_at_random(self.pinpipe(prod, name="producer"), produce=True, sink=False)
-                 for _ in range(self.suite.args.kills)]
-        self.kill_summary(kills)
+        self.kill_summary(self.kill_loop(lambda: self.pinpipe(prod, name="producer"), produce=True, sink=False))
         self.complete([self.pinpipe(prod, name="producer"), sink])
 
 
@@ -879,9 +889,7 @@ class KillSink(Scenario):
         sink = self.config(roles="sink", name="sink", session_timeout_ms=3000, max_records=500)
         producer = self.pinpipe(self.config(roles="produce", name="producer"), name="producer")
         self.start_load(self.suite.args.kills * 5.0)
-        kills = [self.kill_at_random(self.pinpipe(sink, name="sink"), produce=False, sink=True)
-                 for _ in range(self.suite.args.kills)]
-        self.kill_summary(kills)
+        self.kill_summary(self.kill_loop(lambda: self.pinpipe(sink, name="sink"), produce=False, sink=True))
         self.complete([producer, self.pinpipe(sink, name="sink")])
 
 
@@ -1203,6 +1211,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, help="rows per table (default 20,000; --full 200,000)")
     ap.add_argument("--kills", type=int, help="kills per kill scenario (default 10; --full 20)")
     ap.add_argument("--jobs", type=int, default=2, help="scenarios run side by side (default 2; pg-restart runs alone)")
+    ap.add_argument("--hang-deadline", type=float, default=45.0,
+                    help="seconds after a broker freeze or S3 outage within which pinpipe must make progress (45)")
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill moments (default: random, printed)")
     ap.add_argument("--binary", help="a pinpipe binary to use instead of building one")
     ap.add_argument("--keep", action="store_true", help="keep the scenarios' tables and state")
@@ -1216,7 +1226,7 @@ def main() -> int:
     args.rows = args.rows or (200_000 if args.full else 20_000)
     args.kills = args.kills if args.kills is not None else (20 if args.full else 10)
     args.seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    args.freeze, args.outage, args.hang_deadline, args.stall = 30.0, 60.0, 45.0, 30.0
+    args.freeze, args.outage, args.stall = 30.0, 60.0, 30.0
     args.malformed = 1000
     names = args.only or list(SCENARIOS)
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.eos]
