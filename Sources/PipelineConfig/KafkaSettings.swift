@@ -18,6 +18,8 @@ public struct KafkaSettings: Sendable, Equatable {
     public var groupID: String = "pinpipe-s3-sink"
     /// What the sink does when retention deleted records it had not read yet (`kafka.on_data_loss`).
     public var onDataLoss: DataLossPolicy = .stop
+    /// How long the sink waits for the group to assign it partitions before it logs an error and joins again.
+    public var joinTimeout: Duration = .seconds(60)
 
     public init() {}
 

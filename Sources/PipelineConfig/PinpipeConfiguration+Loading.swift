@@ -143,6 +143,7 @@ extension PinpipeConfiguration {
                                "\"\(onDataLoss)\" is not one of \(DataLossPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         kafka.onDataLoss = policy
+        kafka.joinTimeout = try reader.duration("join_timeout", default: kafka.joinTimeout, minimum: .seconds(5))
         for (section, map) in [("properties", kafka.properties), ("consumer_properties", kafka.consumerProperties)] {
             // pinpipe decides what happens to a position that fell out of the log, and it reads only committed
             // transactions: a librdkafka default here would skip lost records silently or read aborted ones.

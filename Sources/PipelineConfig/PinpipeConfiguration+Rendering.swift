@@ -59,6 +59,7 @@ extension PinpipeConfiguration {
         line(1, "max_in_flight", "\(kafka.maxInFlight)")
         line(1, "group_id", quote(kafka.groupID))
         line(1, "on_data_loss", kafka.onDataLoss.rawValue)
+        line(1, "join_timeout", ValueParsers.format(kafka.joinTimeout))
         map(1, "properties", kafka.properties)
         map(1, "producer_properties", kafka.producerProperties)
         map(1, "consumer_properties", kafka.consumerProperties)
