@@ -61,7 +61,7 @@ extension SourceProducer {
         logger.info("Exactly-once: producing in transactions", metadata: [
             "kafka.transactional_id": "\(kafka.effectiveTransactionalID)", "kafka.offsets_topic": "\(kafka.offsetsTopic)",
             "transaction.max_records": "\(kafka.transaction.maxRecords)",
-            "transaction.max_interval": "\(kafka.transaction.maxInterval)",
+            "transaction.max_interval": "\(ValueParsers.format(kafka.transaction.maxInterval))",
         ])
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
