@@ -22,7 +22,7 @@ public struct KafkaSettings: Sendable, Equatable {
     public var joinTimeout: Duration = .seconds(60)
     /// Exactly once into Kafka: the source produces in transactions that also write its position to
     /// `offsetsTopic`; without it delivery is at-least-once and the position lives in the checkpoint file only.
-    public var exactlyOnce: Bool = false
+    public var exactlyOnce: Bool = true
     /// When a transaction commits.
     public var transaction = KafkaTransactionSettings()
     /// `transactional.id` of the source producer; nil = `pinpipe-<topicPrefix>`. It must stay the same across

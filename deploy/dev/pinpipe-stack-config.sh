@@ -8,7 +8,9 @@
 # PINPIPE_CONFIG_MAX_RECORDS (default 5000), PINPIPE_CONFIG_CREDENTIALS (db_creds.yaml path),
 # PINPIPE_CONFIG_FETCH_SIZE, PINPIPE_CONFIG_S3_ENDPOINT (e.g. through a fault proxy),
 # PINPIPE_CONFIG_TABLE_SUFFIX (read pinterest_data<suffix>, ... instead of the stack's tables),
-# PINPIPE_CONFIG_EXACTLY_ONCE (true/false, default false), PINPIPE_CONFIG_TXN_MAX_RECORDS (default 50000),
+# PINPIPE_CONFIG_EXACTLY_ONCE (true/false; default false, unlike pinpipe's: Debian's mock broker accepts
+# transactions but shows aborted records to read_committed readers, see deploy/bench/build-broker.sh),
+# PINPIPE_CONFIG_TXN_MAX_RECORDS (default 50000),
 # PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000).
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
