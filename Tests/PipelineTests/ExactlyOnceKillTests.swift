@@ -65,7 +65,8 @@ enum StackBroker {
     func keyCounts(_ harness: PipelineHarness, topic: String, readCommitted: Bool) throws -> [String: Int] {
         var arguments = ["-b", try TestStack.value("PINPIPE_KAFKA_BOOTSTRAP"), "-C", "-t", topic, "-o", "beginning",
                          "-e", "-q", "-f", "%k\\n"]
-        if readCommitted { arguments += ["-X", "isolation.level=read_committed"] }
+        // librdkafka's default is read_committed: say which one.
+        arguments += ["-X", "isolation.level=\(readCommitted ? "read_committed" : "read_uncommitted")"]
         let result = try TestStack.run("/usr/bin/kcat", arguments)
         guard result.status == 0 else { throw TestStackError(message: "kcat failed: \(result.output)") }
         var counts: [String: Int] = [:]
