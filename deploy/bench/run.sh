@@ -29,8 +29,9 @@
 # e.g. '{linger.ms: "20"}'), BENCH_FETCH_SIZE (source.fetch_size and the Python cursor's itersize, 5000),
 # BENCH_RESULTS (output file, default deploy/bench/RESULTS.md), BENCH_SCALE_NOTE (why N is not 1,000,000),
 # BENCH_SINK_CONTENDERS (a subset of "pinpipe kcat python pinpipe-small", for quick comparisons),
-# BENCH_PRODUCE_CONTENDERS (a subset of "pinpipe psql-kcat python pinpipe-small pinpipe-eos"; pinpipe-eos is
-# pinpipe with kafka.exactly_once, checked by a read_committed count, and runs only when named here),
+# BENCH_PRODUCE_CONTENDERS (a subset of "pinpipe psql-kcat python pinpipe-small pinpipe-eos pinpipe-eos-<N>";
+# pinpipe-eos is pinpipe with kafka.exactly_once, pinpipe-eos-<N> the same with transactions of N rows, both
+# checked by a read_committed count and run only when named here; pinpipe is then exactly_once: false),
 # BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 50000 / 1s).
 set -euo pipefail
 
@@ -276,9 +277,11 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     esac
     broker_start $(topics_of "$topic_prefix")
     case "$contender" in
-      pinpipe | pinpipe-small | pinpipe-eos)
+      pinpipe | pinpipe-small | pinpipe-eos | pinpipe-eos-*)
         cfg="$WORK/config/produce-$contender-$rep.yaml"
-        EXACTLY_ONCE="$([[ "$contender" == pinpipe-eos ]] && echo true || echo false)" \
+        txn_records="${BENCH_TXN_MAX_RECORDS:-50000}"
+        [[ "$contender" == pinpipe-eos-* ]] && txn_records="${contender#pinpipe-eos-}"
+        EXACTLY_ONCE="$([[ "$contender" == pinpipe-eos* ]] && echo true || echo false)" BENCH_TXN_MAX_RECORDS="$txn_records" \
           pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
         measure produce "$contender" "$rep" $((3 * rows)) "$PINPIPE" run --config "$cfg" --once --from-scratch ;;
       psql-kcat)
@@ -288,7 +291,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
           --bootstrap "$BOOT" --topic-prefix "$topic_prefix" --itersize "$FETCH" \
           --table "pin=pinterest_data$suffix:index" --table "geo=geolocation_data$suffix:ind" --table "user=user_data$suffix:ind" ;;
     esac
-    if [[ "$contender" == pinpipe-eos ]]; then
+    if [[ "$contender" == pinpipe-eos* ]]; then
       record "$(produce_check_committed "$topic_prefix" $((3 * rows)))"
     else
       record "$(produce_check "$topic_prefix" $((3 * rows)))"
@@ -369,7 +372,7 @@ def sh(cmd):
     except Exception:
         return ""
 loads = [float(x) for x in """$loads""".split()]
-value_bytes = "${VALUE_BYTES}"
+value_bytes = "${VALUE_BYTES:-}"
 meta = {
     "rows": $ROWS, "repeats": $REPEATS, "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
     "commit": sh("git -C '$REPO' rev-parse --short HEAD"),

@@ -102,6 +102,9 @@ public final class SourceProducer: Sendable {
         }
         await flush()
         await writer.stop()
+        logger.info("Checkpoint saved after acknowledged batches", metadata: [
+            "saves": "\(writer.saves)", "file": "\(checkpoints.path)",
+        ])
     }
 
     func flush() async {
