@@ -155,4 +155,34 @@ enum StackBroker {
               + "the kill; duplicates \(outcome.duplicates), missing \(outcome.missing)")
         #expect(outcome.missing.values.allSatisfy { $0 == 0 }, "\(outcome.missing)")
     }
+
+    /// The emulator's position is its seed and the events committed: a restart draws the seeded sequence on, so
+    /// two runs (4 events, then up to 7) produce exactly what one run of 7 events does.
+    @Test func theEmulatorResumesItsSeededSequence() async throws {
+        func keys(_ harness: PipelineHarness) throws -> [String: [String: Int]] {
+            var result: [String: [String: Int]] = [:]
+            for (name, _, _) in Self.tables {
+                result[name] = try keyCounts(harness, topic: "\(harness.prefix).\(name)", readCommitted: true)
+            }
+            return result
+        }
+        let resumed = try PipelineHarness("emuresume")
+        for limit in [4, 7] {
+            try resumed.writeConfig(mode: "emulate", roles: "produce", exactlyOnce: true,
+                                    emulate: "{seed: 100, rate: 100, limit: \(limit)}")
+            let run = try await resumed.run(["run", "--config", resumed.configPath, "--once"], timeout: .seconds(60))
+            #expect(run.status == 0, "\(run.output.suffix(3000))")
+            if limit == 7 {
+                #expect(run.output.contains("resumed_after_events=4"), "\(run.output.suffix(3000))")
+            }
+        }
+        let single = try PipelineHarness("emuonce")
+        try single.writeConfig(mode: "emulate", roles: "produce", exactlyOnce: true,
+                               emulate: "{seed: 100, rate: 100, limit: 7}")
+        let run = try await single.run(["run", "--config", single.configPath, "--once"], timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.output.suffix(3000))")
+        let expected = try keys(single)
+        #expect(expected["pin"]?.values.reduce(0, +) == 7)
+        #expect(try keys(resumed) == expected)
+    }
 }

@@ -11,7 +11,8 @@
 # PINPIPE_CONFIG_EXACTLY_ONCE (true/false; default false, unlike pinpipe's: Debian's mock broker accepts
 # transactions but shows aborted records to read_committed readers, see deploy/bench/build-broker.sh),
 # PINPIPE_CONFIG_TXN_MAX_RECORDS (default 50000),
-# PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000).
+# PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000),
+# PINPIPE_CONFIG_EMULATE (source.emulate as a YAML flow map, e.g. "{seed: 100, rate: 50, limit: 6}").
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
@@ -40,7 +41,8 @@ source:
     pin: {table: "pinterest_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: index}
     geo: {table: "geolocation_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
     user: {table: "user_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
-  reconnect: {initial_delay: 200ms, max_delay: 2s, startup_attempts: 3}
+${PINPIPE_CONFIG_EMULATE:+  emulate: $PINPIPE_CONFIG_EMULATE
+}  reconnect: {initial_delay: 200ms, max_delay: 2s, startup_attempts: 3}
 kafka:
   bootstrap_servers: "$PINPIPE_KAFKA_BOOTSTRAP"
   topic_prefix: "$prefix"
