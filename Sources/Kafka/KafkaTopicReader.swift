@@ -44,7 +44,8 @@ public struct KafkaTopicReader: Sendable {
         public var partitions: [Int32: PartitionEnd]
     }
 
-    /// Reads `topic` to its end on a thread of its own. A topic that does not exist reads as empty.
+    /// Reads `topic` to its end on a thread of its own. A topic that does not exist reads as empty (a consumer
+    /// never asks for auto-creation: librdkafka's allow.auto.create.topics is false for consumers).
     public func readAll(topic: String, timeout: Duration) async throws(KafkaError) -> Contents {
         let worker = BlockingWorker(name: "pinpipe-kafka-topic-reader")
         defer { worker.stop() }
@@ -67,7 +68,6 @@ public struct KafkaTopicReader: Sendable {
             ("enable.partition.eof", "true"),
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
-            ("allow.auto.create.topics", "false"),
             ("group.id", "pinpipe-topic-reader"),
         ]
         // Security settings pass through; the group is the reader's own.
