@@ -13,6 +13,9 @@ final class ConsumerCallbackState: Sendable {
     /// Records fetched before the re-assignment may still be queued and are fetched again after it; whatever
     /// lies below this mark was returned already and is dropped. Empty until a restart; cleared by rebalances.
     let nextExpected = Mutex<[KafkaTopicPartition: Int64]>([:])
+    /// Since when this member waits for the group to hand it an assignment (subscribed or revoked, and no
+    /// assignment callback since); nil once it has one (possibly empty: more members than partitions).
+    let waitingSince = Mutex<ContinuousClock.Instant?>(.now)
 
     init(onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?) {
         self.onRebalance = onRebalance

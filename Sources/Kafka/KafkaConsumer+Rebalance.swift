@@ -16,6 +16,7 @@ extension KafkaConsumer {
             logger.info(
                 "Kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
             state.onRebalance?(.assigned(partitions))
+            state.waitingSince.withLock { $0 = nil }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, list) {
                     logger.error("incremental assign failed", metadata: ["kafka.error": "\(KafkaError(consuming: error, context: "assign"))"])
@@ -36,6 +37,7 @@ extension KafkaConsumer {
                 "Kafka partitions revoked",
                 metadata: ["kafka.partitions": "\(partitions.map(\.description))", "kafka.lost": "\(lost)"])
             state.onRebalance?(.revoked(partitions))
+            if !cooperative { state.waitingSince.withLock { $0 = $0 ?? .now } }
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(rk, list) {
                     logger.error("incremental unassign failed", metadata: ["kafka.error": "\(KafkaError(consuming: error, context: "unassign"))"])

@@ -134,6 +134,36 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The consumer group this member belongs to.
+    public var groupID: String { configuration.groupID }
+
+    /// How long this member has been waiting for the group to give it an assignment (after subscribing or a
+    /// revocation); nil while it has one, even an empty one (a group with more members than partitions).
+    public var waitingForAssignment: Duration? {
+        state.waitingSince.withLock { $0 }.map { ContinuousClock.now - $0 }
+    }
+
+    /// Leaves and joins the group again (unsubscribe, subscribe): a new JoinGroup, for a member that has waited
+    /// too long for an assignment (e.g. after the coordinator was unreachable while it joined).
+    public func rejoin() async throws(KafkaError) {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("rejoin") }
+        let rk = handle
+        let topics = configuration.topics
+        let state = state
+        let err = await pollWorker.run { () -> rd_kafka_resp_err_t in
+            let unsubscribed = rd_kafka_unsubscribe(rk.pointer)
+            guard unsubscribed == RD_KAFKA_RESP_ERR_NO_ERROR else { return unsubscribed }
+            let list = RDKafkaPartitionList.make(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            state.waitingSince.withLock { $0 = .now }
+            return rd_kafka_subscribe(rk.pointer, list)
+        }
+        guard let err else { throw .shutDown("rejoin") }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, handle: rk.pointer, context: "cannot join the group again")
+        }
+    }
+
     /// Stops fetching these partitions; the consumer stays in the group and `poll` keeps serving it.
     /// Pausing lasts until `resume` or until the partition is revoked: a (re)assigned partition starts unpaused.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {

@@ -59,6 +59,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let unknownMemberID = Code(RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
         public static let noOffset = Code(RD_KAFKA_RESP_ERR__NO_OFFSET)
         public static let state = Code(RD_KAFKA_RESP_ERR__STATE)
+        public static let fenced = Code(RD_KAFKA_RESP_ERR__FENCED)
+        public static let producerFenced = Code(RD_KAFKA_RESP_ERR_PRODUCER_FENCED)
+        public static let invalidProducerEpoch = Code(RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)
+        public static let transactionalIDAuthorizationFailed = Code(RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     }
 
     public var code: Code
@@ -70,6 +74,14 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// A fatal error: the client instance is unusable (e.g. an idempotence sequence violation) and must be
     /// recreated; the process should stop the affected role.
     public var isFatal: Bool
+    /// A transactional producer's error that aborting the current transaction clears (a failed delivery, a
+    /// timed-out transaction): abort, then produce the transaction's rows again.
+    public var requiresAbort: Bool = false
+
+    /// Another instance with the same `transactional.id` took over (or the broker fenced this one's epoch).
+    public var isFenced: Bool {
+        code == .fenced || code == .producerFenced || code == .invalidProducerEpoch
+    }
 
     public init(
         code: Code, message: String, topic: String? = nil, partition: Int32? = nil, isRetriable: Bool? = nil,
@@ -91,6 +103,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         }
         text += ": \(message)"
         if isFatal { text += " (fatal: the client must be recreated)" }
+        else if requiresAbort { text += " (the transaction must be aborted)" }
         else if isRetriable { text += " (retriable)" }
         return text
     }
@@ -138,9 +151,12 @@ extension KafkaError {
         let text = rd_kafka_error_string(error).map { String(cString: $0) } ?? code.name
         let fatal = rd_kafka_error_is_fatal(error) != 0
         let retriable = rd_kafka_error_is_retriable(error) != 0
+        let abortable = rd_kafka_error_txn_requires_abort(error) != 0
+        // An abortable error is retried through the abort, never by repeating the failed call.
         self.init(
             code: code, message: "\(context): \(text)",
-            isRetriable: !fatal && (retriable || Self.transientCodes.contains(code)), isFatal: fatal)
+            isRetriable: !fatal && !abortable && (retriable || Self.transientCodes.contains(code)), isFatal: fatal)
+        requiresAbort = abortable && !fatal
     }
 
     /// The client's fatal error, if one was raised.
@@ -152,7 +168,7 @@ extension KafkaError {
         return KafkaError(code: Code(err), message: text, isFatal: true)
     }
 
-    static func shutDown(_ what: String) -> KafkaError {
+    public static func shutDown(_ what: String) -> KafkaError {
         KafkaError(code: .shutDown, message: "\(what): the client has been shut down", isRetriable: false)
     }
 }

@@ -38,9 +38,11 @@ extension KafkaProducer {
 
     /// Checks that the topics exist. Missing ones are created through the Admin API when `create` is true
     /// (against librdkafka's mock cluster, which has no CreateTopics API, through broker auto-creation with the
-    /// mock's default partition count instead); otherwise the error names the missing topics.
+    /// mock's default partition count instead); otherwise the error names the missing topics. `configs` are
+    /// topic configurations for created topics (e.g. `cleanup.policy: compact`); auto-creation cannot set them.
     public func ensureTopics(
-        _ topics: [String], create: Bool, partitions: Int, replicationFactor: Int, timeout: Duration
+        _ topics: [String], create: Bool, partitions: Int, replicationFactor: Int, configs: [String: String] = [:],
+        timeout: Duration
     ) async throws(KafkaError) {
         let deadline = ContinuousClock.now + timeout
         let existing = try await topicPartitionCounts(topics, timeout: timeout)
@@ -54,11 +56,13 @@ extension KafkaProducer {
                 topic: missing.first, isRetriable: false)
         }
         do {
-            try await createTopics(missing, partitions: partitions, replicationFactor: replicationFactor, timeout: timeout)
+            try await createTopics(missing, partitions: partitions, replicationFactor: replicationFactor, configs: configs,
+                                   timeout: timeout)
         } catch where error.code == .unsupportedFeature || error.code == .init(rawValue: RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue) {
             logger.info(
                 "broker has no CreateTopics API (librdkafka mock cluster?); relying on broker auto-creation",
-                metadata: ["kafka.topics": "\(missing.joined(separator: ","))"])
+                metadata: ["kafka.topics": "\(missing.joined(separator: ","))",
+                           "kafka.topic_configs_not_set": "\(configs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"])
             try await autoCreate(missing, timeout: deadline - ContinuousClock.now)
         }
         // Creation propagates asynchronously: wait until metadata shows every topic.
@@ -76,8 +80,8 @@ extension KafkaProducer {
         }
     }
 
-    private func createTopics(_ topics: [String], partitions: Int, replicationFactor: Int, timeout: Duration)
-        async throws(KafkaError)
+    private func createTopics(_ topics: [String], partitions: Int, replicationFactor: Int, configs: [String: String],
+                              timeout: Duration) async throws(KafkaError)
     {
         let rk = handle
         let result = await admin.run { () -> KafkaError? in
@@ -92,6 +96,13 @@ extension KafkaProducer {
                         topic: name, isRetriable: false)
                 }
                 newTopics.append(topic)
+                for (name, value) in configs.sorted(by: { $0.key < $1.key }) {
+                    let err = rd_kafka_NewTopic_set_config(topic, name, value)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        return KafkaError(err, handle: rk.pointer, context: "invalid topic config \(name)=\(value)",
+                                          topic: name)
+                    }
+                }
             }
             // librdkafka's mock cluster names no existing broker as controller (and has no CreateTopics API):
             // CreateTopics would wait for the whole timeout. Detect that and let the caller fall back.

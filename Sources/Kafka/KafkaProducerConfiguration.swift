@@ -9,11 +9,16 @@ public struct KafkaProducerConfiguration: Sendable {
     public var maxInFlight: Int = 100_000
     /// `client.id` reported to the brokers.
     public var clientID: String = "pinpipe"
+    /// `transactional.id`: set, the producer is transactional (see `KafkaProducer.initTransactions`) and every
+    /// record must be produced inside a transaction.
+    public var transactionalID: String?
 
-    public init(bootstrapServers: String, properties: [String: String] = [:], maxInFlight: Int = 100_000) {
+    public init(bootstrapServers: String, properties: [String: String] = [:], maxInFlight: Int = 100_000,
+                transactionalID: String? = nil) {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
         self.maxInFlight = maxInFlight
+        self.transactionalID = transactionalID
     }
 
     /// The bridge's defaults followed by the caller's overrides, in the order they are applied.
@@ -27,6 +32,7 @@ public struct KafkaProducerConfiguration: Sendable {
             // The in-flight window bounds the local queue already; keep librdkafka's own limit out of its way.
             ("queue.buffering.max.messages", String(max(1, min(maxInFlight, 10_000_000)))),
         ]
+        if let transactionalID { list.append(("transactional.id", transactionalID)) }
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return list
     }

@@ -18,10 +18,27 @@ public struct KafkaSettings: Sendable, Equatable {
     public var groupID: String = "pinpipe-s3-sink"
     /// What the sink does when retention deleted records it had not read yet (`kafka.on_data_loss`).
     public var onDataLoss: DataLossPolicy = .stop
+    /// How long the sink waits for the group to assign it partitions before it logs an error and joins again.
+    public var joinTimeout: Duration = .seconds(60)
+    /// Exactly once into Kafka: the source produces in transactions that also write its position to
+    /// `offsetsTopic`; without it delivery is at-least-once and the position lives in the checkpoint file only.
+    public var exactlyOnce: Bool = true
+    /// When a transaction commits.
+    public var transaction = KafkaTransactionSettings()
+    /// `transactional.id` of the source producer; nil = `pinpipe-<topicPrefix>`. It must stay the same across
+    /// restarts (a new instance fences the old one) and differ between pipelines.
+    public var transactionalID: String?
 
     public init() {}
 
     public func topic(for table: TableSource) -> String { "\(topicPrefix).\(table.name)" }
+
+    /// The compacted topic that holds the source position per table (key = table name), written in the same
+    /// transaction as the rows (Kafka Connect's exactly-once source scheme, KIP-618).
+    public var offsetsTopic: String { "\(topicPrefix).pinpipe-offsets" }
+
+    /// `transactionalID`, or the default derived from the topic prefix.
+    public var effectiveTransactionalID: String { transactionalID ?? "pinpipe-\(topicPrefix)" }
 
     /// The effective producer properties: common then producer-specific.
     public var effectiveProducerProperties: [String: String] {
@@ -44,4 +61,19 @@ public enum DataLossPolicy: String, Sendable, Equatable, CaseIterable {
     case stop
     /// Write the loss record, move on to the oldest retained record, and keep running.
     case record
+}
+
+/// A transaction commits at whichever limit comes first. Rows become visible to `read_committed` consumers
+/// (the sink) only at the commit, so `maxInterval` bounds the added latency; every commit flushes the
+/// producer and costs a round trip to the transaction coordinator, so small transactions cost throughput.
+public struct KafkaTransactionSettings: Sendable, Equatable {
+    /// Rows (over all tables) per transaction.
+    public var maxRecords: Int = 50_000
+    /// Longest time a transaction stays open once it holds a row.
+    public var maxInterval: Duration = .seconds(1)
+
+    public init(maxRecords: Int = 50_000, maxInterval: Duration = .seconds(1)) {
+        self.maxRecords = maxRecords
+        self.maxInterval = maxInterval
+    }
 }

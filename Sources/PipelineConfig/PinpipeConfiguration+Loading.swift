@@ -134,6 +134,26 @@ extension PinpipeConfiguration {
         kafka.replicationFactor = try reader.int("replication_factor", default: kafka.replicationFactor, range: 1...32)
         kafka.maxInFlight = try reader.int("max_in_flight", default: kafka.maxInFlight, range: 1...10_000_000)
         kafka.groupID = try reader.string("group_id", default: kafka.groupID)
+        kafka.exactlyOnce = try reader.bool("exactly_once", default: kafka.exactlyOnce)
+        var transaction = try reader.section("transaction")
+        kafka.transaction.maxRecords = try transaction.int("max_records", default: kafka.transaction.maxRecords,
+                                                          range: 1...10_000_000)
+        kafka.transaction.maxInterval = try transaction.duration("max_interval", default: kafka.transaction.maxInterval,
+                                                                minimum: .milliseconds(10))
+        // librdkafka aborts a transaction open longer than transaction.timeout.ms (60 s by default).
+        if kafka.transaction.maxInterval > .seconds(50) {
+            throw transaction.error(.invalidValue, "max_interval", at: transaction.node("max_interval"),
+                                    "must be at most 50s (librdkafka's transaction.timeout.ms is 60s), got "
+                                        + ValueParsers.format(kafka.transaction.maxInterval))
+        }
+        try transaction.finish()
+        if let id = try reader.string("transactional_id") {
+            if id.isEmpty || id.contains(where: { $0.isWhitespace }) {
+                throw reader.error(.invalidValue, "transactional_id", at: reader.node("transactional_id"),
+                                   "must be a non-empty name without spaces (null = pinpipe-<topic_prefix>)")
+            }
+            kafka.transactionalID = id
+        }
         kafka.properties = try reader.stringMap("properties")
         kafka.producerProperties = try reader.stringMap("producer_properties")
         kafka.consumerProperties = try reader.stringMap("consumer_properties")
@@ -143,6 +163,7 @@ extension PinpipeConfiguration {
                                "\"\(onDataLoss)\" is not one of \(DataLossPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         kafka.onDataLoss = policy
+        kafka.joinTimeout = try reader.duration("join_timeout", default: kafka.joinTimeout, minimum: .seconds(5))
         for (section, map) in [("properties", kafka.properties), ("consumer_properties", kafka.consumerProperties)] {
             // pinpipe decides what happens to a position that fell out of the log, and it reads only committed
             // transactions: a librdkafka default here would skip lost records silently or read aborted ones.

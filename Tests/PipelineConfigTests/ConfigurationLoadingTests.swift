@@ -32,6 +32,9 @@ private func loadError(_ name: String) -> ConfigError? {
         #expect(config.s3.deadLetter == .s3Prefix("dead-letter"))
         #expect(config.source.emulate.seed == 100)
         #expect(config.kafka.maxInFlight == 10_000)
+        #expect(config.kafka.exactlyOnce && config.kafka.transaction == KafkaTransactionSettings())
+        #expect(config.kafka.effectiveTransactionalID == "pinpipe-0ab336d6fcf7")
+        #expect(config.kafka.offsetsTopic == "0ab336d6fcf7.pinpipe-offsets")
         #expect(config.s3.staticCredentials == nil)
         // The example documents every default: loading it equals the built-in defaults where it sets nothing else.
         #expect(config.source.reconnect == ReconnectSettings())
@@ -41,9 +44,42 @@ private func loadError(_ name: String) -> ConfigError? {
     @Test func unknownKeyNamesFileLineColumnAndPath() {
         #expect(loadError("unknown-key.yaml")?.description
             == "\(fixture("unknown-key.yaml")):4:3: kafka.partitons: unknown key (known keys here: bootstrap_servers, "
-            + "consumer_properties, create_topics, group_id, max_in_flight, on_data_loss, partitions, producer_properties, properties, "
-            + "replication_factor, topic_prefix)")
+            + "consumer_properties, create_topics, exactly_once, group_id, join_timeout, max_in_flight, on_data_loss, "
+            + "partitions, producer_properties, properties, replication_factor, topic_prefix, transaction, "
+            + "transactional_id)")
         #expect(loadError("unknown-key.yaml")?.code == .unknownKey)
+    }
+
+    @Test func exactlyOnceSettings() throws {
+        let text = """
+            kafka:
+              bootstrap_servers: "b:9092"
+              topic_prefix: p
+              exactly_once: false
+              transaction: {max_records: 500, max_interval: 250ms}
+              transactional_id: pinpipe-east
+            s3: {bucket: b}
+            """
+        let config = try PinpipeConfiguration.load(yaml: text, file: "eos.yaml")
+        #expect(!config.kafka.exactlyOnce)
+        #expect(config.kafka.transaction == KafkaTransactionSettings(maxRecords: 500, maxInterval: .milliseconds(250)))
+        #expect(config.kafka.effectiveTransactionalID == "pinpipe-east")
+        let reparsed = try PinpipeConfiguration.load(yaml: config.renderEffective(), file: "rendered.yaml")
+        #expect(reparsed.kafka == config.kafka)
+        func error(_ line: String) -> String? {
+            do {
+                _ = try PinpipeConfiguration.load(
+                    yaml: "kafka:\n  bootstrap_servers: b\n  topic_prefix: p\n\(line)\ns3: {bucket: b}\n", file: "bad.yaml")
+                return nil
+            } catch { return error.description }
+        }
+        #expect(error("  transaction: {max_interval: 2m}")
+            == "bad.yaml:4:31: kafka.transaction.max_interval: must be at most 50s (librdkafka's transaction.timeout.ms is 60s), got 2m")
+        #expect(error("  transaction: {max_records: 0}")
+            == "bad.yaml:4:30: kafka.transaction.max_records: 0 is out of range (1...10000000)")
+        #expect(error("  transaction: {max_record: 5}")?.hasPrefix("bad.yaml:4:17: kafka.transaction.max_record: unknown key") == true)
+        #expect(error("  transactional_id: \"a b\"")?.hasPrefix("bad.yaml:4:21: kafka.transactional_id: must be a non-empty") == true)
+        #expect(error("  exactly_once: maybe") == "bad.yaml:4:17: kafka.exactly_once: expected true or false, got \"maybe\"")
     }
 
     @Test func wrongType() {

@@ -14,7 +14,7 @@ import Testing
         var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 2, maxBytes: 1 << 20, maxAge: .seconds(60)))
         #expect(batcher.append(offset: 10, value: bytes("{\"a\":1}"), now: start).isEmpty)
         let first = batcher.append(offset: 11, value: bytes("{\"a\":2}"), now: start)
-        #expect(first == [.upload(SealedBatch(startOffset: 10, lastOffset: 11, recordCount: 2, deadLetterCount: 0,
+        #expect(first == [.upload(SealedBatch(startOffset: 10, lastOffset: 11, recordCount: 2, deadLetters: [],
                                                body: ByteBuffer(bytes: bytes("{\"a\":1}\n{\"a\":2}\n")), timePath: nil,
                                                reason: .records))])
         // Two more batches fill while the first is in flight: they queue, in order, and nothing else uploads.
@@ -80,7 +80,8 @@ import Testing
     @Test func drainSealsTheOpenBatchAndDeadLettersStayInsideTheRange() {
         var batcher = PartitionBatcher(limits: BatchLimits())
         _ = batcher.append(offset: 0, value: bytes("{}"), now: start)
-        _ = batcher.skip(offset: 1, now: start)
+        _ = batcher.deadLetter(DeadLetter(offset: 1, key: nil, value: bytes("nope"), timestamp: -1, reason: "not JSON"),
+                               now: start)
         _ = batcher.append(offset: 2, value: bytes("{}"), now: start)
         let actions = batcher.drain()
         guard case .upload(let batch)? = actions.first else {
@@ -88,6 +89,8 @@ import Testing
             return
         }
         #expect(batch.startOffset == 0 && batch.lastOffset == 2 && batch.recordCount == 2 && batch.deadLetterCount == 1)
+        #expect(batch.deadLetters.first?.value == bytes("nope"))
+        #expect(batch.heldBytes > batch.body.readableBytes, "dead letters count against the memory budget")
     }
 
     @Test func timePathChangeRolls() {

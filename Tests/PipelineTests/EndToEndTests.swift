@@ -197,15 +197,20 @@ import TestSupport
         #expect(stored.map { String(decoding: $0.line, as: UTF8.self) }.sorted() == ["{\"index\":1}", "{\"index\":2}", "{\"index\":4}"])
         let client = harness.s3Client()
         let dead = try await client.listAllObjects(bucket: harness.env["PINPIPE_S3_BUCKET"]!, prefix: "dead-letter/\(topic)/")
-        #expect(dead.count == 2)
-        var bodies: [String] = []
+        // One partition, one batch: one dead-letter object holding both records, a reason on each line.
+        #expect(dead.count == 1)
+        var deadValues: [String] = []
         for object in dead {
             let got = try await client.getObject(bucket: harness.env["PINPIPE_S3_BUCKET"]!, key: object.key)
-            bodies.append(String(decoding: got.body, as: UTF8.self))
-            #expect(got.metadata["reason"]?.isEmpty == false)
+            #expect(got.metadata["record-count"] == "2")
+            for line in got.body.split(separator: UInt8(ascii: "\n")) {
+                let entry = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+                #expect((entry["reason"] as? String)?.isEmpty == false)
+                deadValues.append(entry["value"] as? String ?? "")
+            }
         }
         await client.shutdown()
-        #expect(bodies.sorted() == ["not json at all", "{\"index\": 3"])
+        #expect(deadValues.sorted() == ["not json at all", "{\"index\": 3"])
         let verify = try await harness.run(["verify", "--config", harness.configPath], timeout: .seconds(60))
         #expect(verify.status == 0, "\(verify.output)")
     }

@@ -1,3 +1,4 @@
+import Foundation
 import AsyncAlgorithms
 import Kafka
 import Logging
@@ -23,19 +24,21 @@ import Testing
         return true
     }
 
-    func makeSink(heartbeats: Heartbeats, deadLetter: any DeadLetterWriter = MemoryDeadLetters()) -> S3Sink {
+    func makeSink(heartbeats: Heartbeats, store: MemoryStore = MemoryStore()) -> S3Sink {
         var settings = S3SinkSettings()
         settings.bucket = "b"
         settings.batch = BatchLimits(maxRecords: 1000, maxBytes: 1 << 20, maxAge: .seconds(60))
-        let store = MemoryStore()
         return S3Sink(settings: settings, objectStore: store, committer: MemoryCommitter(store: store),
-                      deadLetter: deadLetter, stats: PipelineStats(), heartbeats: heartbeats, hooks: .none,
+                      deadLetter: MemoryDeadLetters(), stats: PipelineStats(), heartbeats: heartbeats, hooks: .none,
                       logger: Logger(label: "test"), onFatal: {})
     }
 
-    func badRecord() -> SinkInput {
-        SinkInput(messages: [KafkaMessage(topic: "p.pin", partition: 0, offset: 0, key: nil, value: Array("not json".utf8),
-                                          timestamp: 0, headers: [])], epoch: 0)
+    /// Lost offsets: the sink's handler stores a loss record (in its own loop, retrying while S3 is away).
+    func lossEvent() -> SinkInput {
+        SinkInput(records: KafkaRecordBatch(), epoch: 0, losses: [
+            DataLoss(partition: KafkaTopicPartition(topic: "p.pin", partition: 0), from: 0, to: 9, detectedAt: Date(),
+                     reason: "test", policy: .record),
+        ])
     }
 
     @Test func anIdleSinkKeepsBeatingAndStopsWhenItsInputEnds() async throws {
@@ -51,24 +54,19 @@ import Testing
         #expect(heartbeats.names.isEmpty, "a sink whose input ended unregisters")
     }
 
-    /// A dead-letter location whose writes never return: the sink's handler is truly stuck.
-    final class StuckDeadLetters: DeadLetterWriter, Sendable {
-        let entered = Mutex(false)
-        func write(_ message: KafkaMessage, reason: String) async throws {
-            entered.withLock { $0 = true }
-            await AsyncCondition().wait()  // never set: returns only when cancelled
-            throw CancellationError()
-        }
-    }
-
     @Test func aBlockedSinkHandlerStopsTheBeats() async throws {
         let heartbeats = Heartbeats()
-        let stuck = StuckDeadLetters()
-        let sink = makeSink(heartbeats: heartbeats, deadLetter: stuck)
+        let entered = Mutex(false)
+        // An object store whose write never returns: the sink's handler is truly stuck.
+        let store = MemoryStore { _ in
+            entered.withLock { $0 = true }
+            await AsyncCondition().wait()  // never set: returns only when cancelled
+        }
+        let sink = makeSink(heartbeats: heartbeats, store: store)
         let (input, continuation) = AsyncStream<SinkInput>.makeStream()
         let running = Task { try await sink.run(input: input) }
-        continuation.yield(badRecord())
-        #expect(try await eventually { stuck.entered.withLock { $0 } }, "the handler never reached the stuck write")
+        continuation.yield(lossEvent())
+        #expect(try await eventually { entered.withLock { $0 } }, "the handler never reached the stuck write")
         let before = heartbeats.beatCount("sink")
         try await Task.sleep(for: .seconds(2))
         #expect(heartbeats.beatCount("sink") == before, "the sink beat although its handler is stuck")
@@ -77,36 +75,18 @@ import Testing
         _ = try? await running.value
     }
 
-    /// A dead-letter location that refuses the first writes: the sink retries, beating while it waits.
-    final class FailingDeadLetters: DeadLetterWriter, Sendable {
-        let failures: Int
-        let beatsAtAttempt = Mutex<[Int]>([])
-        let heartbeats: Heartbeats
-        init(failures: Int, heartbeats: Heartbeats) {
-            self.failures = failures
-            self.heartbeats = heartbeats
-        }
-
-        struct Down: Error, RetriableError { var isRetriable: Bool { true } }
-
-        func write(_ message: KafkaMessage, reason: String) async throws {
-            let attempt = beatsAtAttempt.withLock { list in
-                list.append(heartbeats.beatCount("sink"))
-                return list.count
-            }
-            if attempt <= failures { throw Down() }
-        }
-    }
-
-    @Test func theDeadLetterRetryWaitKeepsBeating() async throws {
+    @Test func theRetryWaitInsideTheHandlerKeepsBeating() async throws {
         let heartbeats = Heartbeats()
-        let dead = FailingDeadLetters(failures: 2, heartbeats: heartbeats)
-        let sink = makeSink(heartbeats: heartbeats, deadLetter: dead)
+        let beatsAtAttempt = Mutex<[Int]>([])
+        // S3 refuses the first two writes of the loss record: the handler retries, beating while it waits.
+        let store = MemoryStore { _ in beatsAtAttempt.withLock { $0.append(heartbeats.beatCount("sink")) } }
+        store.failuresLeft.withLock { $0 = 2 }
+        let sink = makeSink(heartbeats: heartbeats, store: store)
         let (input, continuation) = AsyncStream<SinkInput>.makeStream()
         let running = Task { try await sink.run(input: input) }
-        continuation.yield(badRecord())
-        #expect(try await eventually { dead.beatsAtAttempt.withLock { $0.count } == 3 }, "no third attempt")
-        let beats = dead.beatsAtAttempt.withLock { $0 }
+        continuation.yield(lossEvent())
+        #expect(try await eventually { beatsAtAttempt.withLock { $0.count } == 3 }, "no third attempt")
+        let beats = beatsAtAttempt.withLock { $0 }
         // Between attempts the sink's loop cannot turn (it is in the handler), so only the retry wait beats.
         #expect(beats[1] > beats[0] && beats[2] > beats[1], "no beat inside the retry waits: \(beats)")
         continuation.finish()

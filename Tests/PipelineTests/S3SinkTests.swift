@@ -59,9 +59,12 @@ final class MemoryCommitter: SinkOffsetCommitter, Sendable {
 
 final class MemoryDeadLetters: DeadLetterWriter, Sendable {
     let records = Mutex<[(Int64, String)]>([])
+    /// One entry per write: the batch's start offset and how many letters it carried.
+    let writes = Mutex<[(Int64, Int)]>([])
 
-    func write(_ message: KafkaMessage, reason: String) async throws {
-        records.withLock { $0.append((message.offset, reason)) }
+    func write(_ batch: DeadLetterBatch) async throws {
+        records.withLock { $0 += batch.letters.map { ($0.offset, $0.reason) } }
+        writes.withLock { $0.append((batch.startOffset, batch.letters.count)) }
     }
 }
 
@@ -80,6 +83,42 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         return S3Sink(settings: settings, objectStore: store, committer: committer, deadLetter: dead,
                       stats: PipelineStats(), heartbeats: Heartbeats(), hooks: .none, logger: Logger(label: "test"),
                       onFatal: {})
+    }
+
+    @Test func malformedRecordsGoToOneDeadLetterObjectPerBatchBeforeTheData() async throws {
+        let store = MemoryStore()
+        let committer = MemoryCommitter(store: store)
+        let dead = MemoryDeadLetters()
+        let sink = makeSink(store, committer, dead, limits: BatchLimits(maxRecords: 500, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        // 2,000 records, every other one malformed in a different way: 1,000 dead letters.
+        let kinds = ["not json", "{\"truncated\":", "", "[1,2]", "\u{0}\u{1}", "{\"a\":1}{\"b\":2}"]
+        let messages = (0..<2_000).map { index in
+            index % 2 == 0 ? message(0, Int64(index), "{\"n\":\(index)}") : message(0, Int64(index), kinds[index % kinds.count])
+        }
+        try await sink.run(input: [SinkInput(messages: messages, epoch: 0)].async)
+        #expect(dead.records.withLock { $0.count } == 1_000)
+        let expectedOffsets: Set<Int64> = Set(stride(from: Int64(1), to: 2_000, by: 2))
+        let deadOffsets: Set<Int64> = Set(dead.records.withLock { $0.map(\.0) })
+        #expect(deadOffsets == expectedOffsets)
+        // One write per batch of 500 offsets, keyed by the batch's start offset: not one per bad record.
+        #expect(dead.writes.withLock { $0.map(\.0) } == [0, 500, 1_000, 1_500])
+        #expect(dead.writes.withLock { $0.map(\.1) } == [250, 250, 250, 250])
+        let data = store.objects.withLock { $0 }
+        #expect(data.count == 4)
+        #expect(data.values.allSatisfy { $0.metadata["record-count"] == "250" && $0.metadata["dead-letter-count"] == "250" })
+        #expect(committer.committed.withLock { $0 } == [KafkaTopicPartition(topic: "p.pin", partition: 0): 2_000])
+    }
+
+    @Test func deadLetterLinesKeepAnyBytesAndTheReason() throws {
+        let partition = KafkaTopicPartition(topic: "p.pin", partition: 3)
+        let binary = DeadLetter(offset: 7, key: Array("7".utf8), value: [0xff, 0xfe, 0x00], timestamp: 1_000, reason: "not UTF-8")
+        let line = DeadLetterRecord.jsonLine(binary, partition: partition)
+        #expect(line.last == UInt8(ascii: "\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropLast())) as? [String: Any])
+        #expect(object["offset"] as? Int == 7 && object["partition"] as? Int == 3 && object["topic"] as? String == "p.pin")
+        #expect(object["reason"] as? String == "not UTF-8" && object["key"] as? String == "7")
+        #expect(object["value"] is NSNull)
+        #expect(Data(base64Encoded: object["value_base64"] as? String ?? "") == Data([0xff, 0xfe, 0x00]))
     }
 
     @Test func batchesPerPartitionCommitAfterStoreAndDrainAtTheEnd() async throws {

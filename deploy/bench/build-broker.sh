@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Builds a "big" librdkafka 2.0.2 for benchmark-sized mock brokers.
+# Builds a "big" librdkafka 2.0.2 for benchmark-sized mock brokers that honour transactions.
 #
 # Debian's librdkafka keeps only the newest 5 MiB / 100,000 message sets per mock-cluster partition
 # (hard-coded in rd_kafka_mock_partition_init, src/rdkafka_mock.c) and silently drops anything older,
-# which loses data at benchmark volumes. This script fetches Debian's own source package, raises both
-# limits, builds only the shared library and installs it to
+# which loses data at benchmark volumes. Its mock brokers also speak the transaction protocol without its
+# meaning: EndTxn writes no commit/abort marker, Fetch reports the high watermark as the last stable offset
+# and no aborted transactions (a read_committed consumer sees aborted and open transactions), and a new
+# instance with the same transactional.id gets a new producer id instead of fencing the old one.
+# mock-transactions.patch (beside this script) adds markers, the last stable offset, the aborted-transaction
+# list for read_committed fetches and ListOffsets, and the coordinator's fencing (InitProducerId aborts the
+# previous instance's open transaction and bumps the epoch). The client side of the library is unchanged.
+# This script fetches Debian's own source package, applies the patch, raises both limits, builds only the
+# shared library and installs it to
 #   ${PINPIPE_DEV_DIR:-<repo>/.dev}/librdkafka-big/lib/librdkafka.so.1
 # Run the broker with it:
 #   LD_LIBRARY_PATH=<that lib dir> pinpipe dev-broker --brokers 1 --partitions 3 --topics a,b,c
@@ -19,12 +26,14 @@ dev_dir="${PINPIPE_DEV_DIR:-$repo_root/.dev}"
 max_bytes="${PINPIPE_MOCK_MAX_BYTES:-8589934592}"
 max_sets="${PINPIPE_MOCK_MAX_SETS:-50000000}"
 version="2.0.2"
+patch_file="$repo_root/deploy/bench/mock-transactions.patch"
+patch_sum="$(sha256sum "$patch_file" | cut -c1-12)"
 
 prefix="$dev_dir/librdkafka-big"
 lib="$prefix/lib/librdkafka.so.1"
 stamp="$prefix/lib/limits"
 work="$prefix/build"
-want="librdkafka $version max_size=$max_bytes max_cnt=$max_sets"
+want="librdkafka $version max_size=$max_bytes max_cnt=$max_sets transactions=$patch_sum"
 
 log() { printf 'build-broker: %s\n' "$*" >&2; }
 
@@ -61,10 +70,14 @@ SRC
 fi
 cd "$srcdir"
 
-# 2. Raise the two per-partition retention limits (re-applied from the pristine line on every run).
+# 2. Transaction markers for the mock (patched from the pristine files on every run), then the two
+#    per-partition retention limits.
+for file in src/rdkafka_mock.c src/rdkafka_mock_handlers.c src/rdkafka_mock_int.h; do
+    [[ -f "$file.orig" ]] || cp "$file" "$file.orig"
+    cp "$file.orig" "$file"
+done
+patch -p1 --quiet --no-backup-if-mismatch <"$patch_file" || { log "mock-transactions.patch does not apply"; exit 1; }
 mock=src/rdkafka_mock.c
-[[ -f "$mock.orig" ]] || cp "$mock" "$mock.orig"
-cp "$mock.orig" "$mock"
 grep -q 'mpart->max_size = 1024 \* 1024 \* 5;' "$mock" || { log "unexpected $mock: max_size line not found"; exit 1; }
 grep -q 'mpart->max_cnt  = 100000;' "$mock" || { log "unexpected $mock: max_cnt line not found"; exit 1; }
 sed -i \

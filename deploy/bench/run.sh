@@ -28,7 +28,11 @@
 # default: pinpipe's default), BENCH_PRODUCER_PROPERTIES (pinpipe kafka.producer_properties as a YAML flow map,
 # e.g. '{linger.ms: "20"}'), BENCH_FETCH_SIZE (source.fetch_size and the Python cursor's itersize, 5000),
 # BENCH_RESULTS (output file, default deploy/bench/RESULTS.md), BENCH_SCALE_NOTE (why N is not 1,000,000),
-# BENCH_SINK_CONTENDERS (a subset of "pinpipe kcat python pinpipe-small", for quick comparisons).
+# BENCH_SINK_CONTENDERS (a subset of "pinpipe kcat python pinpipe-small", for quick comparisons),
+# BENCH_PRODUCE_CONTENDERS (a subset of "pinpipe psql-kcat python pinpipe-small pinpipe-eos pinpipe-eos-<N>";
+# pinpipe-eos is pinpipe with kafka.exactly_once, pinpipe-eos-<N> the same with transactions of N rows, both
+# checked by a read_committed count and run only when named here; pinpipe is then exactly_once: false),
+# BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 50000 / 1s).
 set -euo pipefail
 
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -182,6 +186,8 @@ topic_args() { local t; for t in $(topics_of "$1"); do printf -- '--topic %s ' "
 pinpipe_config() {
   local file="$1" roles="$2" prefix="$3" suffix="$4" group="$5" s3prefix="$6"
   PINPIPE_CONFIG_ROLES="$roles" PINPIPE_CONFIG_TABLE_SUFFIX="$suffix" PINPIPE_CONFIG_GROUP="$group" \
+    PINPIPE_CONFIG_EXACTLY_ONCE="${EXACTLY_ONCE:-false}" PINPIPE_CONFIG_TXN_MAX_RECORDS="${BENCH_TXN_MAX_RECORDS:-50000}" \
+    PINPIPE_CONFIG_TXN_MAX_INTERVAL="${BENCH_TXN_MAX_INTERVAL:-1s}" \
     PINPIPE_CONFIG_STATE_DIR="$WORK/state/$(basename "$file" .yaml)" PINPIPE_CONFIG_MAX_RECORDS=10000 \
     PINPIPE_CONFIG_MAX_AGE=1h PINPIPE_CONFIG_FETCH_SIZE="$FETCH" \
     "$REPO/deploy/dev/pinpipe-stack-config.sh" "$prefix" snapshot >"$file.gen"
@@ -255,19 +261,28 @@ produce_check() { # TOPIC_PREFIX EXPECTED
   got="$(tools watermarks --bootstrap "$BOOT" $(topic_args "$1") 2>>"$LOGS/tools.log")" || got="?"
   if [[ "$got" == "$2" ]]; then echo "ok: $got records in the topics"; else echo "MISMATCH: $got records in the topics, expected $2"; fi
 }
+# Transactions: commit markers take offsets, so the watermarks overcount; count what read_committed returns.
+produce_check_committed() { # TOPIC_PREFIX EXPECTED
+  local got
+  got="$(tools count --bootstrap "$BOOT" $(topic_args "$1") 2>>"$LOGS/tools.log")" || got="?"
+  if [[ "$got" == "$2 $2" ]]; then echo "ok: $2 committed records, $2 distinct keys"; else echo "MISMATCH: $got committed records/distinct keys, expected $2"; fi
+}
 phase_on produce && say "1. producer: $((3 * ROWS)) records per contender, fresh broker each"
 for ((rep = 1; rep <= REPEATS; rep++)); do
   phase_on produce || break
-  for contender in $(rotate "$rep" pinpipe psql-kcat python pinpipe-small); do
+  for contender in $(rotate "$rep" ${BENCH_PRODUCE_CONTENDERS:-pinpipe psql-kcat python pinpipe-small}); do
     case "$contender" in
       pinpipe-small) topic_prefix="$SMALL_PREFIX" suffix=_bench10 rows=$SMALL ;;
       *) topic_prefix="$PREFIX" suffix=_bench rows=$ROWS ;;
     esac
     broker_start $(topics_of "$topic_prefix")
     case "$contender" in
-      pinpipe | pinpipe-small)
+      pinpipe | pinpipe-small | pinpipe-eos | pinpipe-eos-*)
         cfg="$WORK/config/produce-$contender-$rep.yaml"
-        pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
+        txn_records="${BENCH_TXN_MAX_RECORDS:-50000}"
+        [[ "$contender" == pinpipe-eos-* ]] && txn_records="${contender#pinpipe-eos-}"
+        EXACTLY_ONCE="$([[ "$contender" == pinpipe-eos* ]] && echo true || echo false)" BENCH_TXN_MAX_RECORDS="$txn_records" \
+          pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
         measure produce "$contender" "$rep" $((3 * rows)) "$PINPIPE" run --config "$cfg" --once --from-scratch ;;
       psql-kcat)
         measure produce "$contender" "$rep" $((3 * rows)) "$HERE/peers/psql-kcat.sh" "$BOOT" "$topic_prefix" "$suffix" ;;
@@ -276,7 +291,11 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
           --bootstrap "$BOOT" --topic-prefix "$topic_prefix" --itersize "$FETCH" \
           --table "pin=pinterest_data$suffix:index" --table "geo=geolocation_data$suffix:ind" --table "user=user_data$suffix:ind" ;;
     esac
-    record "$(produce_check "$topic_prefix" $((3 * rows)))"
+    if [[ "$contender" == pinpipe-eos* ]]; then
+      record "$(produce_check_committed "$topic_prefix" $((3 * rows)))"
+    else
+      record "$(produce_check "$topic_prefix" $((3 * rows)))"
+    fi
     broker_stop
   done
 done
@@ -353,7 +372,7 @@ def sh(cmd):
     except Exception:
         return ""
 loads = [float(x) for x in """$loads""".split()]
-value_bytes = "${VALUE_BYTES}"
+value_bytes = "${VALUE_BYTES:-}"
 meta = {
     "rows": $ROWS, "repeats": $REPEATS, "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
     "commit": sh("git -C '$REPO' rev-parse --short HEAD"),

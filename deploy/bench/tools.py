@@ -41,6 +41,32 @@ def cmd_watermarks(args):
     print(total)
 
 
+def cmd_count(args):
+    """Records a read_committed consumer reads from the topics, and their distinct (topic, key) pairs."""
+    from confluent_kafka import Consumer, KafkaError
+    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": "bench-count",
+                         "isolation.level": "read_committed", "enable.partition.eof": True,
+                         "enable.auto.commit": False})
+    partitions = kafka_partitions(consumer, args.topic)
+    for tp in partitions:
+        tp.offset = -2  # beginning
+    consumer.assign(partitions)
+    remaining = {(tp.topic, tp.partition) for tp in partitions}
+    records = 0
+    keys = set()
+    while remaining:
+        for message in consumer.consume(10000, timeout=10):
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    remaining.discard((message.topic(), message.partition()))
+                    continue
+                sys.exit(f"consumer error: {message.error()}")
+            records += 1
+            keys.add((message.topic(), message.key()))
+    consumer.close()
+    print(records, len(keys))
+
+
 def cmd_committed(args):
     from confluent_kafka import Consumer
     consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group, "enable.auto.commit": False})
@@ -329,6 +355,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("watermarks"); p.add_argument("--bootstrap", required=True); p.add_argument("--topic", action="append", required=True)
+    p = sub.add_parser("count"); p.add_argument("--bootstrap", required=True); p.add_argument("--topic", action="append", required=True)
     p = sub.add_parser("committed"); p.add_argument("--bootstrap", required=True); p.add_argument("--group", required=True); p.add_argument("--topic", action="append", required=True)
     p = sub.add_parser("s3-bucket"); p.add_argument("--bucket", required=True)
     p = sub.add_parser("s3-summary"); p.add_argument("--bucket", required=True); p.add_argument("--prefix", required=True)
@@ -336,7 +363,7 @@ def main():
     p = sub.add_parser("cpu"); p.add_argument("pid", nargs="+")
     p = sub.add_parser("report"); p.add_argument("--results", required=True); p.add_argument("--meta", required=True); p.add_argument("--out", required=True)
     args = parser.parse_args()
-    {"watermarks": cmd_watermarks, "committed": cmd_committed, "s3-bucket": cmd_s3_bucket,
+    {"watermarks": cmd_watermarks, "count": cmd_count, "committed": cmd_committed, "s3-bucket": cmd_s3_bucket,
      "s3-summary": cmd_s3_summary, "s3-drop": cmd_s3_drop, "cpu": cmd_cpu, "report": cmd_report}[args.command](args)
 
 

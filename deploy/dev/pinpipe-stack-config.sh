@@ -7,7 +7,12 @@
 # PINPIPE_CONFIG_ROLES (default "produce, sink"), PINPIPE_CONFIG_MAX_AGE (batch age, default 5s),
 # PINPIPE_CONFIG_MAX_RECORDS (default 5000), PINPIPE_CONFIG_CREDENTIALS (db_creds.yaml path),
 # PINPIPE_CONFIG_FETCH_SIZE, PINPIPE_CONFIG_S3_ENDPOINT (e.g. through a fault proxy),
-# PINPIPE_CONFIG_TABLE_SUFFIX (read pinterest_data<suffix>, ... instead of the stack's tables).
+# PINPIPE_CONFIG_TABLE_SUFFIX (read pinterest_data<suffix>, ... instead of the stack's tables),
+# PINPIPE_CONFIG_EXACTLY_ONCE (true/false; default false, unlike pinpipe's: Debian's mock broker accepts
+# transactions but shows aborted records to read_committed readers, see deploy/bench/build-broker.sh),
+# PINPIPE_CONFIG_TXN_MAX_RECORDS (default 50000),
+# PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000),
+# PINPIPE_CONFIG_EMULATE (source.emulate as a YAML flow map, e.g. "{seed: 100, rate: 50, limit: 6}").
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
@@ -36,7 +41,8 @@ source:
     pin: {table: "pinterest_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: index}
     geo: {table: "geolocation_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
     user: {table: "user_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
-  reconnect: {initial_delay: 200ms, max_delay: 2s, startup_attempts: 3}
+${PINPIPE_CONFIG_EMULATE:+  emulate: $PINPIPE_CONFIG_EMULATE
+}  reconnect: {initial_delay: 200ms, max_delay: 2s, startup_attempts: 3}
 kafka:
   bootstrap_servers: "$PINPIPE_KAFKA_BOOTSTRAP"
   topic_prefix: "$prefix"
@@ -44,6 +50,9 @@ kafka:
   partitions: 3
   replication_factor: 1
   group_id: "${PINPIPE_CONFIG_GROUP:-pinpipe-$prefix}"
+  max_in_flight: ${PINPIPE_CONFIG_MAX_IN_FLIGHT:-10000}
+  exactly_once: ${PINPIPE_CONFIG_EXACTLY_ONCE:-false}
+  transaction: {max_records: ${PINPIPE_CONFIG_TXN_MAX_RECORDS:-50000}, max_interval: ${PINPIPE_CONFIG_TXN_MAX_INTERVAL:-1s}}
   consumer_properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "500"}
 s3:
   bucket: "$PINPIPE_S3_BUCKET"

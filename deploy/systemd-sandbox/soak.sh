@@ -164,8 +164,13 @@ while ((SECONDS - start < total)); do
   if ((!broker_done && now >= broker_at)); then
     broker_done=1
     kill -STOP "$kafka_pid" && say "broker paused (SIGSTOP pid $kafka_pid) for 15 s"
-    state=$(awk '{ print $3 }' "/proc/$kafka_pid/stat")
-    sleep 15
+    # The stop reaches every thread of the process asynchronously: look until it shows (at most 2 s).
+    for ((i = 0; i < 20; i++)); do
+      state=$(awk '{ print $3 }' "/proc/$kafka_pid/stat")
+      [[ $state == T ]] && break
+      sleep 0.1
+    done
+    sleep 13
     kill -CONT "$kafka_pid" && say "broker resumed (it was in state '$state' while paused)"
     echo "$state" >"$work/broker-state"
   fi

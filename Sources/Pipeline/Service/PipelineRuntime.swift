@@ -141,7 +141,8 @@ extension PipelineRuntime {
                       sourceDone: ShutdownSignal, errors: ActorErrors) {
         let topicConsumer = TopicConsumer(consumer: consumer, epoch: epoch, stats: stats, heartbeats: heartbeats,
                                           shutdown: shutdown, hooks: hooks, logger: logger.with(actor: "consumer"),
-                                          onDataLoss: configuration.kafka.onDataLoss)
+                                          onDataLoss: configuration.kafka.onDataLoss,
+                                          joinTimeout: configuration.kafka.joinTimeout)
         let stopWhenCaughtUp: (@Sendable () -> Bool)? = once ? { @Sendable in sourceDone.isTriggered } : nil
         let (channel, elements) = BoundedChannel<SinkInput>.make(
             low: max(1, configuration.s3.channelCapacity / 2), high: configuration.s3.channelCapacity,

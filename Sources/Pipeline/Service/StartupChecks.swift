@@ -31,20 +31,31 @@ struct StartupChecks {
             dependencies.database = try await checkDatabase()
         }
         SystemdNotifier.notify([.status("starting: checking Kafka topics")])
+        let kafka = configuration.kafka
+        // Exactly-once: the source's producer is transactional (and only the source's: a dead-letter record
+        // must not wait for, or be lost with, a source transaction).
+        let transactional = kafka.exactlyOnce && configuration.roles.contains(.produce)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(
-                bootstrapServers: configuration.kafka.bootstrapServers,
-                properties: configuration.kafka.effectiveProducerProperties, maxInFlight: configuration.kafka.maxInFlight),
+                bootstrapServers: kafka.bootstrapServers, properties: kafka.effectiveProducerProperties,
+                maxInFlight: kafka.maxInFlight, transactionalID: transactional ? kafka.effectiveTransactionalID : nil),
             logger: logger.with(actor: "producer"))
         do {
-            try await producer.ensureTopics(configuration.topics, create: configuration.kafka.createTopics,
-                                            partitions: configuration.kafka.partitions,
-                                            replicationFactor: configuration.kafka.replicationFactor, timeout: .seconds(30))
+            try await producer.ensureTopics(configuration.topics, create: kafka.createTopics, partitions: kafka.partitions,
+                                            replicationFactor: kafka.replicationFactor, timeout: .seconds(30))
+            if transactional {
+                // One partition holds every table's position; compaction keeps the latest per table.
+                try await producer.ensureTopics([kafka.offsetsTopic], create: kafka.createTopics, partitions: 1,
+                                                replicationFactor: kafka.replicationFactor,
+                                                configs: ["cleanup.policy": "compact"], timeout: .seconds(30))
+            }
         } catch {
             await producer.shutdown(timeout: .seconds(1))
             throw error
         }
-        logger.info("Kafka topics present", metadata: ["topics": "\(configuration.topics)"])
+        logger.info("Kafka topics present", metadata: [
+            "topics": "\(configuration.topics + (transactional ? [kafka.offsetsTopic] : []))",
+        ])
         if configuration.roles.contains(.produce) {
             dependencies.producer = producer
         } else if case .kafkaTopic = configuration.s3.deadLetter, configuration.roles.contains(.sink) {
@@ -55,7 +66,13 @@ struct StartupChecks {
         }
         if case .kafkaTopic = configuration.s3.deadLetter, configuration.roles.contains(.sink),
            dependencies.deadLetterProducer == nil {
-            dependencies.deadLetterProducer = producer
+            dependencies.deadLetterProducer = transactional
+                ? try KafkaProducer(
+                    configuration: KafkaProducerConfiguration(
+                        bootstrapServers: kafka.bootstrapServers, properties: kafka.effectiveProducerProperties,
+                        maxInFlight: kafka.maxInFlight),
+                    logger: logger.with(actor: "dead-letter-producer"))
+                : producer
         }
         if configuration.roles.contains(.sink) {
             SystemdNotifier.notify([.status("starting: checking the S3 bucket")])

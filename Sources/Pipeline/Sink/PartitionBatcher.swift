@@ -10,14 +10,19 @@ struct SealedBatch: Sendable, Equatable {
     /// consumer (transaction markers, aborted records). Nil for the first batch after an assignment.
     var coversFrom: Int64? = nil
     var recordCount: Int
-    /// Records sent to the dead-letter location instead (their offsets lie inside the range).
-    var deadLetterCount: Int
+    /// Records that are not valid JSON (their offsets lie inside the range): stored at the dead-letter location
+    /// before this batch's object.
+    var deadLetters: [DeadLetter] = []
+    var deadLetterCount: Int { deadLetters.count }
     /// JSON Lines: one record value and a newline per record, in offset order (a ByteBuffer, so that the S3
     /// client sends it without a copy).
     var body: ByteBuffer
     /// Time-based path segment of the first record (extension), or nil.
     var timePath: String?
     var reason: RollReason
+
+    /// Bytes it holds against the sink's memory budget.
+    var heldBytes: Int { body.readableBytes + deadLetters.reduce(0) { $0 + $1.byteCount } }
 }
 
 /// Why a batch was sealed.
@@ -40,7 +45,8 @@ struct PartitionBatcher: Sendable {
         var startOffset: Int64
         var lastOffset: Int64
         var recordCount = 0
-        var deadLetterCount = 0
+        var deadLetters: [DeadLetter] = []
+        var deadLetterBytes = 0
         var body = ByteBuffer()
         var openedAt: ContinuousClock.Instant
         var timePath: String?
@@ -73,8 +79,8 @@ struct PartitionBatcher: Sendable {
     /// Nothing open, queued or in flight.
     var isIdle: Bool { open == nil && queued.isEmpty && inFlight == nil }
 
-    /// Body bytes of the open batch.
-    var openBytes: Int { open?.body.readableBytes ?? 0 }
+    /// Bytes the open batch holds (its body and its dead letters).
+    var openBytes: Int { (open?.body.readableBytes ?? 0) + (open?.deadLetterBytes ?? 0) }
 
     /// Appends one record value (valid JSON, without a newline).
     mutating func append(offset: Int64, value: UnsafeRawBufferPointer, timePath: String? = nil,
@@ -109,14 +115,16 @@ struct PartitionBatcher: Sendable {
         value.withUnsafeBytes { append(offset: offset, value: $0, timePath: timePath, now: now) }
     }
 
-    /// A record at `offset` went to the dead-letter location: the batch still covers its offset.
-    mutating func skip(offset: Int64, now: ContinuousClock.Instant) -> [Action] {
+    /// A record that is not valid JSON: the batch covers its offset and carries it to the dead-letter location.
+    mutating func deadLetter(_ letter: DeadLetter, now: ContinuousClock.Instant) -> [Action] {
         if open == nil {
-            open = OpenBatch(startOffset: offset, lastOffset: offset, openedAt: now, timePath: nil)
-            open!.coversFrom = coveredUpTo.flatMap { $0 <= offset ? $0 : nil }
+            open = OpenBatch(startOffset: letter.offset, lastOffset: letter.offset, openedAt: now, timePath: nil)
+            open!.coversFrom = coveredUpTo.flatMap { $0 <= letter.offset ? $0 : nil }
         }
-        open!.lastOffset = offset
-        open!.deadLetterCount += 1
+        open!.lastOffset = letter.offset
+        open!.deadLetters.append(letter)
+        open!.deadLetterBytes += letter.byteCount
+        if open!.recordCount + open!.deadLetters.count >= limits.maxRecords { return seal(.records) }
         return []
     }
 
@@ -140,7 +148,7 @@ struct PartitionBatcher: Sendable {
 
     /// The in-flight batch was stored and committed: returns the bytes it held and starts the next one, if any.
     mutating func uploadFinished() -> (released: Int, actions: [Action]) {
-        let released = inFlight?.body.readableBytes ?? 0
+        let released = inFlight?.heldBytes ?? 0
         sealedBytes -= released
         inFlight = nil
         guard !queued.isEmpty else { return (released, []) }
@@ -164,9 +172,10 @@ struct PartitionBatcher: Sendable {
         open = nil
         coveredUpTo = current.lastOffset + 1
         let batch = SealedBatch(startOffset: current.startOffset, lastOffset: current.lastOffset,
-                                coversFrom: current.coversFrom, recordCount: current.recordCount, deadLetterCount: current.deadLetterCount,
-                                body: current.body, timePath: current.timePath, reason: reason)
-        sealedBytes += batch.body.readableBytes
+                                coversFrom: current.coversFrom, recordCount: current.recordCount,
+                                deadLetters: current.deadLetters, body: current.body, timePath: current.timePath,
+                                reason: reason)
+        sealedBytes += batch.heldBytes
         if reason == .records || reason == .bytes { capacityHint = batch.body.readableBytes }
         if inFlight == nil {
             inFlight = batch

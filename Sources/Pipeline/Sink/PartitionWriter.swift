@@ -29,16 +29,16 @@ final class PartitionWriter: Sendable {
     }
 
     /// Adds records `range` of `batch` (one partition's, in offset order) under one lock. Records whose index is
-    /// in `deadLetters` went to the dead-letter location: their offsets stay inside the batch range.
-    /// `timePaths` (extension) holds each record's path segment, in range order.
-    func append(_ batch: KafkaRecordBatch, _ range: Range<Int>, deadLetters: Set<Int>, timePaths: [String]?,
+    /// in `deadLetters` are not valid JSON: the batch carries them to the dead-letter location, and their offsets
+    /// stay inside its range. `timePaths` (extension) holds each record's path segment, in range order.
+    func append(_ batch: KafkaRecordBatch, _ range: Range<Int>, deadLetters: [Int: DeadLetter], timePaths: [String]?,
                 now: ContinuousClock.Instant) {
         perform(mutate { batcher in
             var actions: [PartitionBatcher.Action] = []
             for index in range {
                 let offset = batch.records[index].offset
-                if !deadLetters.isEmpty, deadLetters.contains(index) {
-                    actions += batcher.skip(offset: offset, now: now)
+                if !deadLetters.isEmpty, let letter = deadLetters[index] {
+                    actions += batcher.deadLetter(letter, now: now)
                     continue
                 }
                 let path = timePaths?[index - range.lowerBound]

@@ -29,7 +29,6 @@ public struct SinkInput: Sendable {
 /// partition's offsets right after its object is stored.
 public final class S3Sink: Sendable {
     private let context: SinkContext
-    private let deadLetter: any DeadLetterWriter
     private let liveness: ActorLiveness
     private let timePath: TimePathFormatter?
     private let writers = Mutex<[KafkaTopicPartition: PartitionWriter]>([:])
@@ -42,9 +41,8 @@ public final class S3Sink: Sendable {
     public init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
                 deadLetter: any DeadLetterWriter, stats: PipelineStats, heartbeats: Heartbeats, hooks: TestHooks,
                 logger: Logger, onFatal: @escaping @Sendable () -> Void) {
-        self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer, stats: stats,
-                                   logger: logger, hooks: hooks, onFatal: onFatal)
-        self.deadLetter = deadLetter
+        self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer,
+                                   deadLetter: deadLetter, stats: stats, logger: logger, hooks: hooks, onFatal: onFatal)
         self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
         self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
     }
@@ -115,11 +113,12 @@ public final class S3Sink: Sendable {
             let partition = batch.topicPartition(at: start)
             if let revoked = stale[partition], input.epoch < revoked { continue }
             context.stats.consumed.add(end - start, ordering: .relaxed)
-            var deadLetters: Set<Int> = []
+            var deadLetters: [Int: DeadLetter] = [:]
             for index in start..<end {
                 if let problem = batch.withValue(at: index, JSONValidator.problem(in:)) {
-                    try await sendToDeadLetter(batch[index], reason: problem)
-                    deadLetters.insert(index)
+                    let message = batch[index]
+                    deadLetters[index] = DeadLetter(offset: message.offset, key: message.key, value: message.value,
+                                                    timestamp: message.timestamp ?? -1, reason: problem)
                 }
             }
             let timePaths = timePath.map { formatter in
@@ -195,27 +194,6 @@ public final class S3Sink: Sendable {
             }
             await budget.waitForRelease(after: seen, timeout: .seconds(1))
             liveness.beat()
-        }
-    }
-
-    private func sendToDeadLetter(_ message: KafkaMessage, reason: String) async throws {
-        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
-        while true {
-            do {
-                try await deadLetter.write(message, reason: reason)
-                context.stats.deadLetters.add(1, ordering: .relaxed)
-                context.logger.warning("Record is not valid JSON; sent to the dead-letter location", metadata: [
-                    LogKey.topic: "\(message.topic)", LogKey.partition: "\(message.partition)",
-                    LogKey.offset: "\(message.offset)", LogKey.reason: "\(reason)",
-                ])
-                return
-            } catch {
-                guard SinkFailure.isRetriable(error) else { throw error }
-                context.stats.setOutage("dead-letter: \(error)")
-                // A retry wait, not a hang: it beats while it lasts.
-                await liveness.sleep(for: backoff.next())
-                try Task.checkCancellation()
-            }
         }
     }
 

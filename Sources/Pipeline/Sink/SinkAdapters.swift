@@ -37,8 +37,10 @@ public struct KafkaOffsetCommitter: SinkOffsetCommitter {
     }
 }
 
-/// Dead letters as S3 objects: `<prefix>/<topic>/partition=<p>/<topic>+<p>+<offset>.json` holding the raw value,
-/// with the reason and origin in the object metadata.
+/// Dead letters as S3 objects, one per sink batch that had any: `<prefix>/<topic>/partition=<p>/<topic>+<p>+<start>.json`
+/// (the start offset of the data object they were cut from). JSON Lines, one object per record: its offset,
+/// timestamp, key, the reason, and the value as text when it is UTF-8 (`value`) and always as base64
+/// (`value_base64`), since a bad record may hold any bytes.
 public struct S3DeadLetterWriter: DeadLetterWriter {
     public let client: S3Client
     public let bucket: String
@@ -50,16 +52,18 @@ public struct S3DeadLetterWriter: DeadLetterWriter {
         self.prefix = prefix
     }
 
-    public func write(_ message: KafkaMessage, reason: String) async throws {
-        let key = ObjectKey(topic: message.topic, partition: message.partition, startOffset: message.offset)
-            .key(prefix: prefix)
+    public func write(_ batch: DeadLetterBatch) async throws {
+        let key = ObjectKey(topic: batch.partition.topic, partition: batch.partition.partition,
+                            startOffset: batch.startOffset).key(prefix: prefix)
+        var body = ByteBuffer()
+        for letter in batch.letters { body.writeBytes(DeadLetterRecord.jsonLine(letter, partition: batch.partition)) }
         _ = try await client.putObject(
-            bucket: bucket, key: key, body: message.value, contentType: "application/octet-stream",
-            metadata: DeadLetterRecord.metadata(message, reason: reason))
+            bucket: bucket, key: key, body: body, contentType: "application/json",
+            metadata: DeadLetterRecord.metadata(batch))
     }
 }
 
-/// Dead letters to a Kafka topic, the reason and origin in headers.
+/// Dead letters to a Kafka topic: each record as it was (key and value), the reason and origin in headers.
 public struct KafkaDeadLetterWriter: DeadLetterWriter {
     public let producer: KafkaProducer
     public let topic: String
@@ -69,22 +73,48 @@ public struct KafkaDeadLetterWriter: DeadLetterWriter {
         self.topic = topic
     }
 
-    public func write(_ message: KafkaMessage, reason: String) async throws {
-        let headers = DeadLetterRecord.metadata(message, reason: reason).sorted { $0.key < $1.key }
-            .map { KafkaHeader(key: "pinpipe.\($0.key)", value: Array($0.value.utf8)) }
-        _ = try await producer.send(topic: topic, key: message.key, value: message.value, headers: headers)
+    public func write(_ batch: DeadLetterBatch) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for letter in batch.letters {
+                let headers = [
+                    ("reason", DeadLetterRecord.printable(letter.reason)), ("source-topic", batch.partition.topic),
+                    ("source-partition", String(batch.partition.partition)), ("source-offset", String(letter.offset)),
+                ].map { KafkaHeader(key: "pinpipe.\($0.0)", value: Array($0.1.utf8)) }
+                let producer = producer
+                let topic = topic
+                group.addTask { _ = try await producer.send(topic: topic, key: letter.key, value: letter.value, headers: headers) }
+            }
+            try await group.waitForAll()
+        }
     }
 }
 
 enum DeadLetterRecord {
-    static func metadata(_ message: KafkaMessage, reason: String) -> [String: String] {
-        // S3 metadata must be ASCII: keep the reason printable.
-        let printable = String(reason.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
-        return [
-            "reason": printable,
-            "source-topic": message.topic,
-            "source-partition": String(message.partition),
-            "source-offset": String(message.offset),
+    /// S3 metadata must be ASCII: keep the reason printable.
+    static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
+    }
+
+    static func metadata(_ batch: DeadLetterBatch) -> [String: String] {
+        [
+            "source-topic": batch.partition.topic,
+            "source-partition": String(batch.partition.partition),
+            "record-count": String(batch.letters.count),
+            "first-offset": String(batch.letters.first?.offset ?? batch.startOffset),
+            "last-offset": String(batch.letters.last?.offset ?? batch.startOffset),
+            "reason": printable(batch.letters.first?.reason ?? ""),
         ]
+    }
+
+    static func jsonLine(_ letter: DeadLetter, partition: KafkaTopicPartition) -> [UInt8] {
+        var object: [String: Any] = [
+            "topic": partition.topic, "partition": Int(partition.partition), "offset": letter.offset,
+            "timestamp": letter.timestamp, "reason": letter.reason,
+            "value_base64": Data(letter.value).base64EncodedString(),
+        ]
+        object["value"] = String(validating: letter.value, as: UTF8.self) ?? NSNull()
+        object["key"] = letter.key.map { String(decoding: $0, as: UTF8.self) } ?? NSNull()
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Array(data) + [UInt8(ascii: "\n")]
     }
 }

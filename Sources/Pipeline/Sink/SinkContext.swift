@@ -11,6 +11,7 @@ final class SinkContext: Sendable {
     let settings: S3SinkSettings
     let objectStore: any SinkObjectStore
     let committer: any SinkOffsetCommitter
+    let deadLetter: any DeadLetterWriter
     let stats: PipelineStats
     let logger: Logger
     let hooks: TestHooks
@@ -21,10 +22,12 @@ final class SinkContext: Sendable {
     private let onFatal: @Sendable () -> Void
 
     init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
-         stats: PipelineStats, logger: Logger, hooks: TestHooks, onFatal: @escaping @Sendable () -> Void) {
+         deadLetter: any DeadLetterWriter, stats: PipelineStats, logger: Logger, hooks: TestHooks,
+         onFatal: @escaping @Sendable () -> Void) {
         self.settings = settings
         self.objectStore = objectStore
         self.committer = committer
+        self.deadLetter = deadLetter
         self.stats = stats
         self.logger = logger
         self.hooks = hooks
@@ -94,27 +97,24 @@ final class SinkContext: Sendable {
             ? ByteBuffer(bytes: batch.body.withUnsafeReadableBytes { GzipEncoder.compress($0) }) : batch.body
         let coversFrom = await coverage(of: batch, partition: partition)
         let uploadStarted = ContinuousClock.now
-        while true {
-            if isRevoked() || fatalError != nil { return false }
-            do {
-                try await objectStore.put(key: key, body: body, contentEncoding: settings.gzip ? "gzip" : nil,
-                                          metadata: Self.metadata(batch, coversFrom: coversFrom))
-                if backoff.attempt > 0 { stats.setOutage(nil) }
-                break
-            } catch {
-                guard SinkFailure.isRetriable(error) else {
-                    fail(error)
-                    return false
-                }
-                let wait = backoff.next()
-                stats.setOutage("S3: \(error)")
-                stats.recordError("\(error)")
-                logger.warning("S3 upload failed; retrying in \(wait)", metadata: metadata.merging(
-                    [LogKey.error: "\(error)"]) { $1 })
-                try? await Task.sleep(for: wait)
-                if Task.isCancelled { return false }
+        if !batch.deadLetters.isEmpty {
+            // First the records that are not valid JSON (one object for the batch, same start offset), so that
+            // the commit after the data object never passes a record that is stored nowhere.
+            let letters = DeadLetterBatch(partition: partition, startOffset: batch.startOffset, letters: batch.deadLetters)
+            let stored = await retryingOutages("dead-letter write", metadata: metadata, isRevoked: isRevoked) {
+                try await self.deadLetter.write(letters)
             }
+            guard stored else { return false }
+            stats.deadLetters.add(batch.deadLetters.count, ordering: .relaxed)
+            logger.warning("\(batch.deadLetters.count) records are not valid JSON; stored at the dead-letter location",
+                           metadata: metadata.merging([LogKey.reason: "\(batch.deadLetters[0].reason)",
+                                                       LogKey.offset: "\(batch.deadLetters[0].offset)"]) { $1 })
         }
+        let uploaded = await retryingOutages("S3 upload", metadata: metadata, isRevoked: isRevoked) {
+            try await self.objectStore.put(key: key, body: body, contentEncoding: self.settings.gzip ? "gzip" : nil,
+                                           metadata: Self.metadata(batch, coversFrom: coversFrom))
+        }
+        guard uploaded else { return false }
         let uploadNumber = uploads.add(1, ordering: .relaxed).newValue
         hooks.afterUpload(number: uploadNumber)
         backoff.reset()
@@ -148,6 +148,34 @@ final class SinkContext: Sendable {
         metadata["kafka.commit_ms"] = "\(Self.milliseconds(ContinuousClock.now - commitStarted))"
         logger.debug("Object stored and offsets committed", metadata: metadata)
         return true
+    }
+
+    /// Runs `body` until it succeeds (true), or the partition is revoked, a fatal error was recorded, the task is
+    /// cancelled or `body` failed for good (false, the failure recorded). Outages are retried with backoff and
+    /// shown in STATUS.
+    func retryingOutages(_ what: String, metadata: Logger.Metadata, isRevoked: @Sendable () -> Bool,
+                         _ body: () async throws -> Void) async -> Bool {
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+        while true {
+            if isRevoked() || fatalError != nil { return false }
+            do {
+                try await body()
+                if backoff.attempt > 0 { stats.setOutage(nil) }
+                return true
+            } catch {
+                guard SinkFailure.isRetriable(error) else {
+                    fail(error)
+                    return false
+                }
+                let wait = backoff.next()
+                stats.setOutage("S3: \(error)")
+                stats.recordError("\(error)")
+                logger.warning("\(what) failed; retrying in \(wait)", metadata: metadata.merging(
+                    [LogKey.error: "\(error)"]) { $1 })
+                try? await Task.sleep(for: wait)
+                if Task.isCancelled { return false }
+            }
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

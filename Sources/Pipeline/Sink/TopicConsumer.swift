@@ -22,6 +22,8 @@ public final class TopicConsumer: Sendable {
     let pauseAfter: Duration
     /// What happens after records were lost (`kafka.on_data_loss`).
     let onDataLoss: DataLossPolicy
+    /// How long to wait for the group to assign partitions before logging an error and joining again.
+    let joinTimeout: Duration
     /// Per partition, the offset below which out-of-range reports are already handled: librdkafka may report one
     /// position twice (two fetches in flight met it).
     private let handledResets = Mutex<[KafkaTopicPartition: Int64]>([:])
@@ -29,8 +31,9 @@ public final class TopicConsumer: Sendable {
 
     public init(consumer: KafkaConsumer, epoch: AssignmentEpoch, stats: PipelineStats, heartbeats: Heartbeats,
                 shutdown: ShutdownSignal, hooks: TestHooks, logger: Logger, pauseAfter: Duration = .seconds(1),
-                onDataLoss: DataLossPolicy = .stop) {
+                onDataLoss: DataLossPolicy = .stop, joinTimeout: Duration = .seconds(60)) {
         self.pauseAfter = pauseAfter
+        self.joinTimeout = joinTimeout
         self.onDataLoss = onDataLoss
         self.consumer = consumer
         self.epoch = epoch
@@ -56,9 +59,11 @@ public final class TopicConsumer: Sendable {
         var lastWakeup = ContinuousClock.now
         var handedOver: [KafkaTopicPartition: Int64] = [:]
         defer { logger.debug("Consumer finished", metadata: ["kafka.fetcher_wakeups": "\(consumer.fetcherWakeups)"]) }
+        var reportedWaiting = false
         while !shutdown.isTriggered {
             heartbeats.beat(Self.actorName)
             await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+            reportedWaiting = try await checkAssignmentWait(reportedWaiting: reportedWaiting)
             let shutdown = self.shutdown
             if channel.isFull, paused.isEmpty {
                 // The sink is behind. Not polling is the cheap backpressure: librdkafka stops fetching once its
@@ -142,6 +147,29 @@ public final class TopicConsumer: Sendable {
                 handedOver[batch.topicPartition(at: index)] = records[index].offset + 1
             }
         }
+    }
+
+    /// A member without an assignment is not idle, it is waiting for the group coordinator: shown in STATUS after
+    /// a few seconds, and after `joinTimeout` logged as an error (naming the group) and answered by joining again,
+    /// so that a join lost to a broker outage never turns into a silent hang. Returns whether STATUS shows it.
+    func checkAssignmentWait(reportedWaiting: Bool) async throws -> Bool {
+        guard let waiting = consumer.waitingForAssignment else {
+            if reportedWaiting {
+                stats.setOutage(nil)
+                logger.info("Partitions assigned; the wait for the group is over")
+            }
+            return false
+        }
+        guard waiting >= .seconds(10) else { return reportedWaiting }
+        let seconds = waiting.components.seconds
+        stats.setOutage("Kafka: no partitions assigned by group \(consumer.groupID) for \(seconds) s")
+        if waiting >= joinTimeout {
+            logger.error("No partitions assigned for \(seconds) s: the group coordinator did not complete the join; joining the group again", metadata: [
+                            "kafka.group": "\(consumer.groupID)", "kafka.join_timeout": "\(joinTimeout)"])
+            stats.recordError("no partitions assigned by group \(consumer.groupID) for \(seconds) s; rejoined")
+            try await consumer.rejoin()
+        }
+        return true
     }
 
     /// Partitions whose position fell out of the log (reported by the polls, after the records they handed

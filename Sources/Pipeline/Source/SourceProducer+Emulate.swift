@@ -6,17 +6,48 @@ import Support
 
 extension SourceProducer {
     /// The original emulator: per event, sleep 0 or 1 s (or pace at `rate`), draw one offset, read the row at that
-    /// offset from each table and produce the three rows.
+    /// offset from each table and produce the three rows. Exactly-once: each event's rows go into one
+    /// transaction with the number of events so far and the seed, so a restart draws the sequence on.
     func emulate(started: ContinuousClock.Instant) async throws {
+        guard configuration.kafka.exactlyOnce else {
+            try await emulateEvents(started: started, transactions: nil, resume: nil)
+            try await producer.flush(timeout: .seconds(120))
+            return
+        }
+        try await withTransactions { coordinator, positions in
+            try await self.emulateEvents(started: started, transactions: coordinator, resume: positions)
+        }
+    }
+
+    /// Where a restarted emulator continues: the seed it used and the events already committed.
+    private func resumePoint(_ positions: [String: SourcePosition]?) -> (seed: UInt32, events: Int) {
+        let configured = source.emulate.seed
+        let stored = positions?.values.filter { $0.mode == "emulate" }.max { ($0.events ?? 0) < ($1.events ?? 0) }
+        if let stored, let seed = stored.seed, configured == nil || configured == seed {
+            return (seed, stored.events ?? 0)
+        }
+        if let stored {
+            logger.warning("emulate.seed changed since the committed position; starting the sequence anew",
+                           metadata: ["position": "\(stored)"])
+        }
+        return (configured ?? UInt32.random(in: 0...UInt32.max), 0)
+    }
+
+    private func emulateEvents(started: ContinuousClock.Instant, transactions: TransactionCoordinator?,
+                               resume: [String: SourcePosition]?) async throws {
         let settings = source.emulate
-        var random = EmulatorRandom(seed: settings.seed ?? UInt32.random(in: 0...UInt32.max))
+        let start = resumePoint(resume)
+        let seed = start.seed
+        var events = start.events
+        var random = EmulatorRandom(seed: seed)
+        for _ in 0..<events { _ = random.nextEvent(maxKey: settings.maxKey) }
+        var generation = transactions?.generation ?? 0
         var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
         var connection: PostgresConnection? = try await connect(first: true)
         var encoders: [String: PostgresRowEncoder] = [:]
-        var events = 0
         var pending: (sleepSeconds: Int, offset: Int)?
         logger.info("Emulating the original user posting loop", metadata: [
-            "seed": "\(settings.seed.map(String.init) ?? "random")", "limit": "\(settings.limit.map(String.init) ?? "none")",
+            "seed": "\(seed)", "limit": "\(settings.limit.map(String.init) ?? "none")", "resumed_after_events": "\(events)",
         ])
         defer { if let connection { Task { await connection.close() } } }
         while !shutdown.isTriggered {
@@ -34,6 +65,7 @@ extension SourceProducer {
                     connection = fresh
                     return fresh
                 }()
+                var rows: [(table: TableSource, key: [UInt8]?, value: [UInt8])] = []
                 for table in source.tables {
                     let sql = "SELECT * FROM \(quoteIdentifier(table.table)) ORDER BY \(quoteIdentifier(table.keyColumn))"
                         + " OFFSET $1 LIMIT 1"
@@ -47,18 +79,29 @@ extension SourceProducer {
                     encoders[table.name] = encoder
                     var value: [UInt8] = []
                     encoder.encodeValue(batch, row: 0, into: &value)
-                    try await liveness.whileWaiting { () async throws(KafkaError) in
-                        try await producer.produce(
-                            topic: configuration.kafka.topic(for: table), key: encoder.encodeKey(batch, row: 0),
-                            value: value, headers: [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))]
-                        ) { result in
-                            if case .success = result { self.stats.acknowledged.add(1, ordering: .relaxed) }
-                            if case .failure(let error) = result { self.stats.recordError("\(error)") }
-                        }
-                    }
-                    stats.produced.add(1, ordering: .relaxed)
-                    stats.rowsRead.add(1, ordering: .relaxed)
+                    rows.append((table, encoder.encodeKey(batch, row: 0), value))
                 }
+                if let transactions {
+                    try await transactions.admit(rows: max(1, rows.count), generation: generation)
+                    do {
+                        try await produceEvent(rows, onDelivery: transactionalDelivery(transactions))
+                    } catch {
+                        transactions.release(positions: nil)
+                        if error.isFatal { throw error }
+                        try await transactions.waitForRewind(generation: generation)
+                    }
+                    let position = SourcePosition(mode: "emulate", key: Int64(event.offset), events: events + 1,
+                                                  seed: seed)
+                    transactions.release(positions: Dictionary(uniqueKeysWithValues: source.tables.map {
+                        ($0.name, position)
+                    }))
+                } else {
+                    try await produceEvent(rows) { result in
+                        if case .failure(let error) = result { self.stats.recordError("\(error)") }
+                    }
+                }
+                stats.produced.add(rows.count, ordering: .relaxed)
+                stats.rowsRead.add(rows.count, ordering: .relaxed)
                 pending = nil
                 events += 1
                 if backoff.attempt > 0 { stats.setOutage(nil); backoff.reset() }
@@ -68,9 +111,28 @@ extension SourceProducer {
                 stats.setOutage("PostgreSQL: \(error)")
                 logger.warning("PostgreSQL unavailable; retrying in \(wait)", metadata: [LogKey.error: "\(error)"])
                 if await liveness.sleep(for: wait, or: shutdown) { break }
+            } catch is TransactionRewind {
+                // The aborted transaction held events after the committed count: draw the sequence again from there.
+                let committed = transactions?.committed.values.compactMap(\.events).max() ?? 0
+                logger.info("Emulator rewinds to the last committed event", metadata: ["events": "\(committed)"])
+                random = EmulatorRandom(seed: seed)
+                for _ in 0..<committed { _ = random.nextEvent(maxKey: settings.maxKey) }
+                events = committed
+                pending = nil
+                generation = transactions?.generation ?? 0
             }
         }
-        try await producer.flush(timeout: .seconds(120))
         logger.info("Emulation stopped", metadata: ["events": "\(events)"])
+    }
+
+    private func produceEvent(_ rows: [(table: TableSource, key: [UInt8]?, value: [UInt8])],
+                              onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
+        async throws(KafkaError)
+    {
+        for row in rows {
+            try await produceRow(topic: configuration.kafka.topic(for: row.table), key: row.key, value: row.value,
+                                 headers: [KafkaHeader(key: "pinpipe.table", value: Array(row.table.table.utf8))],
+                                 onDelivery: onDelivery)
+        }
     }
 }

@@ -62,67 +62,73 @@ public final class SourceProducer: Sendable {
 
     // MARK: snapshot and follow
 
+    /// At-least-once: each table's checkpoint moves over the keys Kafka acknowledged, and is saved after every
+    /// acknowledged batch. Exactly-once (`kafka.exactly_once`): see `streamTablesExactlyOnce`.
     private func streamTables(started: ContinuousClock.Instant) async throws {
-        let saved: [String: Int64]
-        do { saved = try checkpoints.load() } catch { throw error }
+        if configuration.kafka.exactlyOnce {
+            try await streamTablesExactlyOnce(started: started)
+            return
+        }
+        let saved = try checkpoints.load()
         let progress = Dictionary(uniqueKeysWithValues: source.tables.map {
             ($0.name, TableProgress(checkpoint: saved[$0.name]))
         })
         if !saved.isEmpty {
-            logger.info("Resuming from checkpoint", metadata: ["checkpoint": "\(saved)"])
+            logger.info("Resuming from checkpoint", metadata: ["checkpoint": "\(saved)", "file": "\(checkpoints.path)"])
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for table in source.tables {
-                group.addTask { try await self.streamTable(table, progress: progress[table.name]!, started: started) }
+        let writer = CheckpointWriter(store: checkpoints, snapshot: {
+            var keys: [String: Int64] = [:]
+            for (name, table) in progress { if let key = table.checkpoint { keys[name] = key } }
+            return keys
+        }, onError: { [logger, stats] error in
+            logger.error("Cannot save checkpoint: \(error)")
+            stats.recordError("\(error)")
+        })
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for table in source.tables {
+                    group.addTask {
+                        try await self.streamTable(table, progress: progress[table.name]!, started: started,
+                                                   checkpoint: writer)
+                    }
+                }
+                try await group.waitForAll()
             }
-            group.addTask { await self.saveCheckpoints(progress, periodically: true) }
-            do {
-                for _ in source.tables { try await group.next() }
-            } catch {
-                shutdown.trigger()
-                await flush()
-                await saveCheckpoints(progress, periodically: false)
-                group.cancelAll()
-                throw error
-            }
+        } catch {
+            shutdown.trigger()
             await flush()
-            await saveCheckpoints(progress, periodically: false)
-            group.cancelAll()
+            await writer.stop()
+            throw error
         }
+        await flush()
+        await writer.stop()
+        logger.info("Checkpoint saved after acknowledged batches", metadata: [
+            "saves": "\(writer.saves)", "file": "\(checkpoints.path)",
+        ])
     }
 
-    private func flush() async {
+    func flush() async {
         do {
-            try await producer.flush(timeout: .seconds(120))
+            try await liveness.whileWaiting { () async throws(KafkaError) in
+                try await producer.flush(timeout: .seconds(120))
+            }
         } catch {
             logger.error("Producer flush failed: \(error)")
         }
     }
 
-    private func saveCheckpoints(_ progress: [String: TableProgress], periodically: Bool) async {
-        var last: [String: Int64] = [:]
-        repeat {
-            if periodically { try? await Task.sleep(for: .seconds(1)) }
-            var keys: [String: Int64] = [:]
-            for (name, table) in progress { if let key = table.checkpoint { keys[name] = key } }
-            if keys != last {
-                do {
-                    try checkpoints.save(keys)
-                    last = keys
-                } catch {
-                    logger.error("Cannot save checkpoint: \(error)")
-                    stats.recordError("\(error)")
-                }
-            }
-        } while periodically && !Task.isCancelled
-    }
-
-    private func streamTable(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant) async throws {
+    /// Streams one table: the snapshot, then (follow mode) the new rows, through outages. With a transaction
+    /// coordinator every row goes through its gate; without, `checkpoint` is told whenever acknowledgements
+    /// moved the table's checkpoint.
+    func streamTable(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant,
+                     checkpoint: CheckpointWriter? = nil, transactions: TransactionCoordinator? = nil) async throws {
         let topic = configuration.kafka.topic(for: table)
         var metadata: Logger.Metadata = [LogKey.table: "\(table.table)", LogKey.topic: "\(topic)"]
         var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
         var snapshotDone = false
         var reportedFallback = false
+        // Exactly-once: the generation this reader's rows belong to; an abort rewinds it to the committed key.
+        var generation = transactions?.generation ?? 0
         // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.
         var open: PostgresConnection?
         defer { if let open { Task { await open.close() } } }
@@ -169,26 +175,22 @@ public final class SourceProducer: Sendable {
                         value.removeAll(keepingCapacity: true)
                         encoder.encodeValue(batch, row: row, into: &value)
                         let key = encoder.encodeKey(batch, row: row)
-                        let sequence: Int?
-                        if let number = encoder.keyValue(batch, row: row) {
-                            sequence = progress.dispatch(key: number)
-                        } else {
-                            sequence = nil
+                        let number = encoder.keyValue(batch, row: row)
+                        if number == nil {
                             logger.warning("Row without a key value; produced with a null key", metadata: metadata)
                         }
-                        let onDelivery: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
-                            if let sequence { progress.delivered(sequence, result) }
-                            if case .success = result { self.stats.acknowledged.add(1, ordering: .relaxed) }
-                        }
-                        if producer.isWindowFull {
-                            // Waiting for acknowledgements (a slow or absent broker) is an outage, not a hang.
-                            try await liveness.whileWaiting { () async throws(KafkaError) in
-                                try await producer.produce(topic: topic, key: key, value: value, headers: header,
-                                                           onDelivery: onDelivery)
+                        if let transactions {
+                            try await produceInTransaction(
+                                transactions, generation: generation, table: table, key: number,
+                                progress: progress) { () async throws(KafkaError) in
+                                try await self.produceRow(topic: topic, key: key, value: value, headers: header,
+                                                        onDelivery: self.transactionalDelivery(transactions))
                             }
                         } else {
-                            try await producer.produce(topic: topic, key: key, value: value, headers: header,
-                                                       onDelivery: onDelivery)
+                            let sequence = number.map { progress.dispatch(key: $0) }
+                            try await produceRow(topic: topic, key: key, value: value, headers: header) { result in
+                                if let sequence, progress.delivered(sequence, result) { checkpoint?.markDirty() }
+                            }
                         }
                         rows += 1
                     }
@@ -199,6 +201,10 @@ public final class SourceProducer: Sendable {
                     if let failure = progress.takeFailure() { throw failure }
                 }
                 if let failure = progress.takeFailure() { throw failure }
+                if let transactions, rows > 0 {
+                    // Done only once the rows are committed: an abort now must re-read them.
+                    try await liveness.whileWaiting { try await transactions.waitUntilCommitted(generation: generation) }
+                }
                 if !snapshotDone {
                     snapshotDone = true
                     metadata[LogKey.records] = "\(rows)"
@@ -218,7 +224,15 @@ public final class SourceProducer: Sendable {
                 logger.warning("PostgreSQL unavailable; retrying in \(wait)", metadata: metadata.merging(
                     [LogKey.error: "\(error)"]) { $1 })
                 if await liveness.sleep(for: wait, or: shutdown) { return }
-            } catch let error as KafkaError where !error.isFatal {
+            } catch is TransactionRewind {
+                // The transaction holding this table's latest rows was aborted: read on from the committed key.
+                if let abandoned = open { await abandoned.close() }
+                open = nil
+                generation = transactions?.generation ?? 0
+                progress.rewind(to: transactions?.committed[table.name]?.key)
+                logger.info("Re-reading from the last committed position", metadata: metadata.merging(
+                    [LogKey.key: "\(progress.lastDispatched.map(String.init) ?? "start")"]) { $1 })
+            } catch let error as KafkaError where !error.isFatal && transactions == nil {
                 // A delivery failed after librdkafka's own retries: wait for what is in flight, then re-send from
                 // the acknowledged checkpoint (at-least-once; never a gap).
                 stats.recordError("\(error)")
@@ -231,6 +245,25 @@ public final class SourceProducer: Sendable {
                 _ = progress.takeFailure()
                 if await liveness.sleep(for: backoff.next(), or: shutdown) { return }
             }
+        }
+    }
+
+    /// Produces one record; waiting for acknowledgements (a slow or absent broker) is an outage, not a hang.
+    func produceRow(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
+                    onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
+        async throws(KafkaError)
+    {
+        let stats = stats
+        let callback: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
+            if case .success = result { stats.acknowledged.add(1, ordering: .relaxed) }
+            onDelivery(result)
+        }
+        if producer.isWindowFull {
+            try await liveness.whileWaiting { () async throws(KafkaError) in
+                try await producer.produce(topic: topic, key: key, value: value, headers: headers, onDelivery: callback)
+            }
+        } else {
+            try await producer.produce(topic: topic, key: key, value: value, headers: headers, onDelivery: callback)
         }
     }
 

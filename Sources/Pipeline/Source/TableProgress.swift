@@ -23,13 +23,31 @@ final class TableProgress: Sendable {
         }
     }
 
-    func delivered(_ sequence: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+    /// Records a delivery report; returns true when it moved the checkpoint.
+    func delivered(_ sequence: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) -> Bool {
         state.withLock { state in
             switch result {
-            case .success: state.watermark.acknowledge(sequence)
-            case .failure(let error): if state.failure == nil { state.failure = error }
+            case .success:
+                return state.watermark.acknowledge(sequence)
+            case .failure(let error):
+                if state.failure == nil { state.failure = error }
+                return false
             }
         }
+    }
+
+    /// Exactly-once: the rows after `key` were aborted; dispatch again from there (nil: from the start).
+    func rewind(to key: Int64?) {
+        state.withLock { state in
+            state.watermark = AcknowledgementWatermark(checkpoint: key)
+            state.lastDispatched = key
+            state.failure = nil
+        }
+    }
+
+    /// Exactly-once: a row went into the open transaction.
+    func produced(key: Int64) {
+        state.withLock { $0.lastDispatched = key }
     }
 
     /// The acknowledged, contiguous checkpoint.
