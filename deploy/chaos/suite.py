@@ -691,6 +691,8 @@ class Scenario:
         want = self.suite.args.kills
         kills: list[dict] = []
         while sum(1 for k in kills if k["ok"]) < want and len(kills) < want + max(3, want // 2):
+            if len(kills) >= want and self.load is not None and not self.load.is_alive():
+                break  # the insert load is used up: an extra attempt would find no work
             kills.append(self.kill_at_random(start(), produce=produce, sink=sink))
         return kills
 
@@ -861,7 +863,7 @@ class KillBoth(Scenario):
     def body(self) -> None:
         self.start()
         cfg = self.config(session_timeout_ms=3000)
-        self.start_load(self.suite.args.kills * 5.0)
+        self.start_load(self.suite.args.kills * 8.0)
         self.kill_summary(self.kill_loop(lambda: self.pinpipe(cfg), produce=True, sink=True))
         self.complete([self.pinpipe(cfg)])
 
@@ -874,7 +876,7 @@ class KillProducer(Scenario):
         self.start()
         prod = self.config(roles="produce", name="producer")
         sink = self.pinpipe(self.config(roles="sink", name="sink", session_timeout_ms=3000), name="sink")
-        self.start_load(self.suite.args.kills * 4.0)
+        self.start_load(self.suite.args.kills * 8.0)
         self.kill_summary(self.kill_loop(lambda: self.pinpipe(prod, name="producer"), produce=True, sink=False))
         self.complete([self.pinpipe(prod, name="producer"), sink])
 
@@ -888,7 +890,7 @@ class KillSink(Scenario):
         # Small objects: a restarted sink catches up over several uploads, so a kill lands mid-way.
         sink = self.config(roles="sink", name="sink", session_timeout_ms=3000, max_records=500)
         producer = self.pinpipe(self.config(roles="produce", name="producer"), name="producer")
-        self.start_load(self.suite.args.kills * 5.0)
+        self.start_load(self.suite.args.kills * 8.0)
         self.kill_summary(self.kill_loop(lambda: self.pinpipe(sink, name="sink"), produce=False, sink=True))
         self.complete([producer, self.pinpipe(sink, name="sink")])
 
