@@ -169,6 +169,18 @@ import Testing
 
     @Test func rejectsInvalidUTF8() {
         #expect(JSONValidator.problem(in: [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D]) != nil)
+        // Well-formed lead and continuation bytes that still are not UTF-8 (the chaos suite's malformed records
+        // reached S3 this way): an overlong "/", a surrogate, a code point above U+10FFFF, an overlong 4-byte form.
+        for bad: [UInt8] in [[0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF0, 0x8F, 0xBF, 0xBF]] {
+            let record = Array("{\"v\":\"".utf8) + bad + Array("\"}".utf8)
+            #expect(JSONValidator.problem(in: record)?.contains("invalid UTF-8") == true, "\(bad) accepted")
+            #expect(String(validating: record, as: UTF8.self) == nil, "the standard library calls \(bad) valid")
+        }
+        // The edges of the valid ranges stay valid.
+        for good: [UInt8] in [[0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF], [0xEE, 0x80, 0x80], [0xF0, 0x90, 0x80, 0x80],
+                              [0xF4, 0x8F, 0xBF, 0xBF]] {
+            #expect(JSONValidator.problem(in: Array("{\"v\":\"".utf8) + good + Array("\"}".utf8)) == nil, "\(good) refused")
+        }
     }
 
     /// The word-at-a-time string scan must find a special byte at every position of every word: strings of

@@ -150,6 +150,17 @@ enum JSONValidator {
             for offset in 1..<length where bytes[index + offset] & 0xC0 != 0x80 {
                 return fail("invalid UTF-8")
             }
+            // The second byte's range decides what the first byte alone cannot (RFC 3629, table 3-7 of Unicode):
+            // E0 A0..BF (no overlong 3-byte form), ED 80..9F (no UTF-16 surrogate), F0 90..BF (no overlong 4-byte
+            // form), F4 80..8F (nothing above U+10FFFF).
+            let second = bytes[index + 1]
+            switch lead {
+            case 0xE0 where second < 0xA0: return fail("invalid UTF-8 (overlong encoding)")
+            case 0xED where second > 0x9F: return fail("invalid UTF-8 (a UTF-16 surrogate)")
+            case 0xF0 where second < 0x90: return fail("invalid UTF-8 (overlong encoding)")
+            case 0xF4 where second > 0x8F: return fail("invalid UTF-8 (above U+10FFFF)")
+            default: break
+            }
             index += length
             return nil
         }

@@ -35,6 +35,10 @@ public struct KafkaOffsetCommitter: SinkOffsetCommitter {
     public func committed(_ partition: KafkaTopicPartition) async throws -> Int64? {
         try await consumer.committed([partition], timeout: .seconds(10))[partition]
     }
+
+    public func logStart(_ partition: KafkaTopicPartition) async throws -> Int64? {
+        try await consumer.watermarks(partition, timeout: .seconds(10)).low
+    }
 }
 
 /// Dead letters as S3 objects, one per sink batch that had any: `<prefix>/<topic>/partition=<p>/<topic>+<p>+<start>.json`

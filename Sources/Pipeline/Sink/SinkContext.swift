@@ -66,12 +66,17 @@ final class SinkContext: Sendable {
     }
 
     /// Where a batch's coverage starts: the batch knows when an earlier batch of the same read precedes it;
-    /// the first batch after an assignment starts where the group's committed offset says the read began.
+    /// the first batch after an assignment starts where the group's committed offset says the read began, or,
+    /// for a group that never committed this partition, at the log start (where its first read began: offsets
+    /// before the first record there were aborted transactions or markers).
     func coverage(of batch: SealedBatch, partition: KafkaTopicPartition) async -> Int64? {
         if let known = batch.coversFrom { return known }
         for attempt in 0..<3 {
             do {
-                guard let committed = try await committer.committed(partition) else { return nil }
+                guard let committed = try await committer.committed(partition) else {
+                    guard let start = try await committer.logStart(partition) else { return nil }
+                    return start <= batch.startOffset ? start : nil
+                }
                 return committed <= batch.startOffset ? committed : nil
             } catch {
                 logger.debug("Cannot read the committed offset of \(partition) (attempt \(attempt + 1)): \(error)")

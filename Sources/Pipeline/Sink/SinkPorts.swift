@@ -12,6 +12,12 @@ public protocol SinkOffsetCommitter: Sendable {
     func commit(_ partition: KafkaTopicPartition, offset: Int64) async throws
     /// The group's committed offset for the partition (nil when it has none).
     func committed(_ partition: KafkaTopicPartition) async throws -> Int64?
+    /// The partition's log start offset (nil when unknown): where a group without a committed offset began.
+    func logStart(_ partition: KafkaTopicPartition) async throws -> Int64?
+}
+
+extension SinkOffsetCommitter {
+    public func logStart(_ partition: KafkaTopicPartition) async throws -> Int64? { nil }
 }
 
 /// A record that is not valid JSON, kept whole (its bytes may be anything) with the reason.
