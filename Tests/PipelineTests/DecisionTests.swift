@@ -77,6 +77,23 @@ import Testing
         #expect(batch.reason == .age && batch.recordCount == 1)
     }
 
+    @Test func anOffsetTakenAlreadyIsDroppedNotStoredTwice() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 3, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        _ = batcher.append(offset: 5, value: bytes("{}"), now: start)
+        _ = batcher.append(offset: 6, value: bytes("{}"), now: start)
+        _ = batcher.append(offset: 6, value: bytes("{}"), now: start)
+        _ = batcher.append(offset: 4, value: bytes("{}"), now: start)
+        let sealed = batcher.append(offset: 7, value: bytes("{}"), now: start)
+        guard case .upload(let batch)? = sealed.first else {
+            Issue.record("expected a roll at three records")
+            return
+        }
+        #expect(batch.startOffset == 5 && batch.lastOffset == 7 && batch.recordCount == 3)
+        #expect(batcher.repeatedOffsets == 2)
+        // Across batches too.
+        #expect(batcher.append(offset: 7, value: bytes("{}"), now: start).isEmpty && batcher.open == nil)
+    }
+
     @Test func drainSealsTheOpenBatchAndDeadLettersStayInsideTheRange() {
         var batcher = PartitionBatcher(limits: BatchLimits())
         _ = batcher.append(offset: 0, value: bytes("{}"), now: start)

@@ -71,6 +71,21 @@ struct PartitionBatcher: Sendable {
     private var capacityHint = 0
     /// The offset after the last sealed batch (or after a recorded loss): where the next batch's coverage starts.
     private(set) var coveredUpTo: Int64?
+    /// The highest offset taken so far: a partition's offsets only grow, so a record at or below it was taken
+    /// already (a consumer that delivers it twice) and is dropped — an object never holds an offset twice.
+    private(set) var lastTaken: Int64?
+    /// How many records were dropped for that reason.
+    private(set) var repeatedOffsets = 0
+
+    /// False (and counted) for an offset taken already.
+    private mutating func isNew(_ offset: Int64) -> Bool {
+        if let lastTaken, offset <= lastTaken {
+            repeatedOffsets += 1
+            return false
+        }
+        lastTaken = offset
+        return true
+    }
 
     init(limits: BatchLimits) {
         self.limits = limits
@@ -85,6 +100,7 @@ struct PartitionBatcher: Sendable {
     /// Appends one record value (valid JSON, without a newline).
     mutating func append(offset: Int64, value: UnsafeRawBufferPointer, timePath: String? = nil,
                          now: ContinuousClock.Instant) -> [Action] {
+        guard isNew(offset) else { return [] }
         var actions: [Action] = []
         // Reads through `open?` rather than binding a copy: the body must stay uniquely referenced.
         if open != nil {
@@ -117,6 +133,7 @@ struct PartitionBatcher: Sendable {
 
     /// A record that is not valid JSON: the batch covers its offset and carries it to the dead-letter location.
     mutating func deadLetter(_ letter: DeadLetter, now: ContinuousClock.Instant) -> [Action] {
+        guard isNew(letter.offset) else { return [] }
         if open == nil {
             open = OpenBatch(startOffset: letter.offset, lastOffset: letter.offset, openedAt: now, timePath: nil)
             open!.coversFrom = coveredUpTo.flatMap { $0 <= letter.offset ? $0 : nil }

@@ -33,6 +33,15 @@ final class PartitionWriter: Sendable {
     /// stay inside its range. `timePaths` (extension) holds each record's path segment, in range order.
     func append(_ batch: KafkaRecordBatch, _ range: Range<Int>, deadLetters: [Int: DeadLetter], timePaths: [String]?,
                 now: ContinuousClock.Instant) {
+        let repeatedBefore = state.withLock { $0.batcher.repeatedOffsets }
+        defer {
+            let repeated = state.withLock { $0.batcher.repeatedOffsets } - repeatedBefore
+            if repeated > 0 {
+                context.logger.warning("Dropped records delivered twice by the consumer (their offsets are in the batch already)",
+                                       metadata: [LogKey.topic: "\(partition.topic)", LogKey.partition: "\(partition.partition)",
+                                                  LogKey.records: "\(repeated)"])
+            }
+        }
         perform(mutate { batcher in
             var actions: [PartitionBatcher.Action] = []
             for index in range {
