@@ -86,7 +86,7 @@ public final class TopicConsumer: Sendable {
                     channel.trySend(SinkInput(records: records, epoch: epoch.current))
                     paused = pauseAll()
                 }
-                try await handleOffsetResets(into: channel, handedOver: handedOver)
+                try await handleOffsetResets(into: channel)
                 _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), or: shutdown)
                 continue
             }
@@ -97,7 +97,7 @@ public final class TopicConsumer: Sendable {
             }
             let records = try await consumer.pollRecords(timeout: .milliseconds(200))
             let current = epoch.current
-            if records.isEmpty { try await handleOffsetResets(into: channel, handedOver: handedOver) }
+            if records.isEmpty { try await handleOffsetResets(into: channel) }
             if ContinuousClock.now - lastLagReport > .seconds(2) {
                 lastLagReport = .now
                 let lag = consumer.lag()
@@ -122,7 +122,7 @@ public final class TopicConsumer: Sendable {
             Self.noteHandedOver(records, in: &handedOver)
             // Always enqueued (bounded by one poll above the high watermark); a full channel is handled above.
             channel.trySend(SinkInput(records: records, epoch: current))
-            try await handleOffsetResets(into: channel, handedOver: handedOver)
+            try await handleOffsetResets(into: channel)
             // Run once: stop as soon as the last records are handed over (the cached watermarks say so and the
             // brokers confirm), rather than after a few empty polls.
             if let stopWhenCaughtUp, records.count < consumer.maxPollRecords, stopWhenCaughtUp() {
@@ -177,7 +177,7 @@ public final class TopicConsumer: Sendable {
     /// silently. It is logged as an error, counted, and sent to the sink behind the records that preceded it
     /// (the sink stores those, then the loss record); with `record` the partition moves on to the oldest retained
     /// record, with `stop` it stays where it is and the sink stops the pipeline.
-    func handleOffsetResets(into channel: BoundedChannel<SinkInput>, handedOver: [KafkaTopicPartition: Int64]) async throws {
+    func handleOffsetResets(into channel: BoundedChannel<SinkInput>) async throws {
         let resets = consumer.takeOffsetResets()
         guard !resets.isEmpty else { return }
         var losses: [DataLoss] = []
@@ -231,11 +231,6 @@ public final class TopicConsumer: Sendable {
     /// The partition's log start and end, retrying while the broker does not answer (beating meanwhile).
     private func watermarks(of partition: KafkaTopicPartition) async throws -> (low: Int64, high: Int64) {
         try await retryingQuery { try await self.consumer.watermarks(partition, timeout: .seconds(5)) }
-    }
-
-    /// The group's committed offset of the partition (nil: none), retrying like `watermarks(of:)`.
-    private func committedOffset(of partition: KafkaTopicPartition) async throws -> Int64? {
-        try await retryingQuery { try await self.consumer.committed([partition], timeout: .seconds(5))[partition] }
     }
 
     private func retryingQuery<T>(_ query: () async throws -> T) async throws -> T {
