@@ -17,10 +17,9 @@ extension KafkaConsumer {
         let partitions = state.sortedAssignment
         guard !partitions.isEmpty,
               !wakeupRunning.testAndSet() else { return }
-        let rk = handle
         let running = wakeupRunning
         wakeupWorker.submit {
-            _ = RDKafkaQueries.latestOffsets(rk, partitions, timeout: .seconds(1))
+            _ = RDKafkaQueries.latestOffsets(self.handle, partitions, timeout: .seconds(1))
             running.clear()
         }
         wakeups.add(1, ordering: .relaxed)

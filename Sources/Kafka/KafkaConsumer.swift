@@ -6,7 +6,10 @@ import Synchronization
 ///
 /// - Important: Call `close()` before dropping the last reference: it leaves the group and destroys the client.
 public final class KafkaConsumer: Sendable {
-    let handle: RDKafkaHandle
+    /// The current librdkafka client. ``rejoin()`` replaces it; code reads it where it uses it (inside the worker
+    /// job, or under this lock for the quick local calls), never earlier, so a replaced client is destroyed only
+    /// after every use of it has ended.
+    let client: Mutex<RDKafkaHandle>
     let context: RDKafkaClientContext
     let state: ConsumerCallbackState
     let configuration: KafkaConsumerConfiguration
@@ -39,6 +42,36 @@ public final class KafkaConsumer: Sendable {
         let state = ConsumerCallbackState(onRebalance: onRebalance)
         let context = RDKafkaClientContext(
             logger: logger, bootstrapServers: configuration.bootstrapServers, consumer: state)
+        let rk = try KafkaConsumer.makeSubscribedClient(configuration: configuration, context: context)
+        self.client = Mutex(RDKafkaHandle(rk))
+        self.context = context
+        self.state = state
+        self.configuration = configuration
+        self.logger = logger
+        self.pollWorker = BlockingWorker(name: "pinpipe-kafka-consumer-poll")
+        self.queryWorker = BlockingWorker(name: "pinpipe-kafka-consumer-commit")
+        self.wakeupWorker = BlockingWorker(name: "pinpipe-kafka-consumer-wakeup")
+        logger.info(
+            "Kafka consumer subscribed",
+            metadata: [
+                "kafka.bootstrap": "\(configuration.bootstrapServers)", "kafka.group": "\(configuration.groupID)",
+                "kafka.topics": "\(configuration.topics.joined(separator: ","))",
+            ])
+    }
+
+    /// The current client (see ``client``).
+    var handle: RDKafkaHandle { client.withLock { $0 } }
+
+    /// Runs a quick, local librdkafka call on the current client while holding the lock that ``rejoin()`` takes
+    /// to replace it.
+    func withClient<R>(_ body: (OpaquePointer) -> R) -> R {
+        client.withLock { handle in body(handle.pointer) }
+    }
+
+    /// A new client with the rebalance callback, subscribed to the configured topics.
+    static func makeSubscribedClient(configuration: KafkaConsumerConfiguration, context: RDKafkaClientContext)
+        throws(KafkaError) -> OpaquePointer
+    {
         let rk = try RDKafkaConfiguration.makeClient(
             type: RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties, context: context
         ) { conf in
@@ -57,20 +90,7 @@ public final class KafkaConsumer: Sendable {
             rd_kafka_destroy(rk)
             throw KafkaError(err, handle: nil, context: "cannot subscribe to \(configuration.topics)")
         }
-        self.handle = RDKafkaHandle(rk)
-        self.context = context
-        self.state = state
-        self.configuration = configuration
-        self.logger = logger
-        self.pollWorker = BlockingWorker(name: "pinpipe-kafka-consumer-poll")
-        self.queryWorker = BlockingWorker(name: "pinpipe-kafka-consumer-commit")
-        self.wakeupWorker = BlockingWorker(name: "pinpipe-kafka-consumer-wakeup")
-        logger.info(
-            "Kafka consumer subscribed",
-            metadata: [
-                "kafka.bootstrap": "\(configuration.bootstrapServers)", "kafka.group": "\(configuration.groupID)",
-                "kafka.topics": "\(configuration.topics.joined(separator: ","))",
-            ])
+        return rk
     }
 
     /// Polls on the consumer's own thread; returns up to `maxPollRecords` records, possibly none after `timeout`.
@@ -83,12 +103,12 @@ public final class KafkaConsumer: Sendable {
     public func pollRecords(timeout: Duration) async throws(KafkaError) -> KafkaRecordBatch {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("poll") }
         if let pending = deferredError.withLock({ error in defer { error = nil }; return error }) { throw pending }
-        let rk = handle
         let maxRecords = configuration.maxPollRecords
         let logger = logger
         let state = state
         let batch = await pollWorker.run { () -> PollBatch in
-            KafkaConsumer.pollBatch(rk.pointer, timeout: timeout, maxRecords: maxRecords, state: state, logger: logger)
+            KafkaConsumer.pollBatch(self.handle.pointer, timeout: timeout, maxRecords: maxRecords, state: state,
+                                    logger: logger)
         }
         guard let batch else { throw .shutDown("poll") }
         if !batch.resets.isEmpty || !batch.ends.isEmpty {
@@ -125,13 +145,15 @@ public final class KafkaConsumer: Sendable {
     /// No record is skipped or returned twice.
     public func restart(_ partition: KafkaTopicPartition, at offset: Int64) async throws(KafkaError) {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("restart") }
-        let rk = handle
         let state = state
-        let err = await pollWorker.run { KafkaConsumer.restartFetching(rk.pointer, [partition: offset], state: state) }
-        guard let err else { throw .shutDown("restart") }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(err, handle: rk.pointer, context: "cannot restart \(partition) at offset \(offset)")
+        let result = await pollWorker.run { () -> KafkaError? in
+            let rk = self.handle.pointer
+            let err = KafkaConsumer.restartFetching(rk, [partition: offset], state: state)
+            guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+            return KafkaError(err, handle: rk, context: "cannot restart \(partition) at offset \(offset)")
         }
+        guard let result else { throw .shutDown("restart") }
+        if let error = result { throw error }
     }
 
     /// The consumer group this member belongs to.
@@ -143,25 +165,31 @@ public final class KafkaConsumer: Sendable {
         state.waitingSince.withLock { $0 }.map { ContinuousClock.now - $0 }
     }
 
-    /// Leaves and joins the group again (unsubscribe, subscribe): a new JoinGroup, for a member that has waited
-    /// too long for an assignment (e.g. after the coordinator was unreachable while it joined).
+    /// Joins the group again with a new client, for a member that has waited too long for an assignment.
+    ///
+    /// Unsubscribing and subscribing is not enough: a JoinGroup that was in flight when the coordinator became
+    /// unreachable holds the group state machine until its request timeout (`max.poll.interval.ms` + 3 s), and a
+    /// coordinator that dropped the request (librdkafka's mock cluster does when the member's session expired
+    /// while it was stopped) never answers on that connection again. A new client has new connections and no
+    /// request in flight. The old one is destroyed without a consumer close (it has no assignment to give back),
+    /// once every job that may still use it has ended.
     public func rejoin() async throws(KafkaError) {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("rejoin") }
-        let rk = handle
-        let topics = configuration.topics
-        let state = state
-        let err = await pollWorker.run { () -> rd_kafka_resp_err_t in
-            let unsubscribed = rd_kafka_unsubscribe(rk.pointer)
-            guard unsubscribed == RD_KAFKA_RESP_ERR_NO_ERROR else { return unsubscribed }
-            let list = RDKafkaPartitionList.make(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            state.waitingSince.withLock { $0 = .now }
-            return rd_kafka_subscribe(rk.pointer, list)
+        let fresh = try KafkaConsumer.makeSubscribedClient(configuration: configuration, context: context)
+        state.waitingSince.withLock { $0 = .now }
+        let old = client.withLock { current in
+            defer { current = RDKafkaHandle(fresh) }
+            return current
         }
-        guard let err else { throw .shutDown("rejoin") }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(err, handle: rk.pointer, context: "cannot join the group again")
+        // Jobs read the client when they start: once each worker has run one more job, none uses the old one.
+        _ = await queryWorker.run {}
+        _ = await wakeupWorker.run {}
+        let destroyed = await pollWorker.run {
+            rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
         }
+        if destroyed == nil { rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
+        logger.notice("Kafka consumer created anew to join the group again",
+                      metadata: ["kafka.group": "\(configuration.groupID)"])
     }
 
     /// Stops fetching these partitions; the consumer stays in the group and `poll` keeps serving it.
@@ -186,8 +214,8 @@ public final class KafkaConsumer: Sendable {
     public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("commit") }
-        let rk = handle
         let result = await queryWorker.run { () -> KafkaError? in
+            let rk = self.handle
             let list = RDKafkaPartitionList.make(Array(offsets.keys), offsets: offsets)
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_commit(rk.pointer, list, 0)
@@ -206,8 +234,7 @@ public final class KafkaConsumer: Sendable {
     {
         guard !partitions.isEmpty else { return [:] }
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("committed") }
-        let rk = handle
-        let result = await queryWorker.run { RDKafkaQueries.committed(rk, partitions, timeout: timeout) }
+        let result = await queryWorker.run { RDKafkaQueries.committed(self.handle, partitions, timeout: timeout) }
         guard let result else { throw .shutDown("committed") }
         return try result.get()
     }
@@ -220,8 +247,9 @@ public final class KafkaConsumer: Sendable {
     {
         guard !partitions.isEmpty else { return [:] }
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("watermarks") }
-        let rk = handle
-        let result = await queryWorker.run { RDKafkaQueries.latestOffsets(rk, partitions, timeout: timeout) }
+        let result = await queryWorker.run {
+            RDKafkaQueries.latestOffsets(self.handle, partitions, timeout: timeout)
+        }
         guard let result else { throw .shutDown("watermarks") }
         return try result.get()
     }
@@ -231,8 +259,7 @@ public final class KafkaConsumer: Sendable {
         -> (low: Int64, high: Int64)
     {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("watermarks") }
-        let rk = handle
-        let result = await queryWorker.run { RDKafkaQueries.watermarks(rk, partition, timeout: timeout) }
+        let result = await queryWorker.run { RDKafkaQueries.watermarks(self.handle, partition, timeout: timeout) }
         guard let result else { throw .shutDown("watermarks") }
         let marks = try result.get()
         return (marks.low, marks.high)
@@ -244,11 +271,15 @@ public final class KafkaConsumer: Sendable {
         guard !closed.load(ordering: .sequentiallyConsistent) else { return [:] }
         let assigned = state.sortedAssignment
         guard !assigned.isEmpty else { return [:] }
-        let rk = handle.pointer
+        let reachedEnd = state.ends.withLock { $0 }
+        return withClient { rk in KafkaConsumer.lag(rk, assigned, reachedEnd: reachedEnd) }
+    }
+
+    private static func lag(_ rk: OpaquePointer, _ assigned: [KafkaTopicPartition],
+                            reachedEnd: [KafkaTopicPartition: Int64]) -> [KafkaTopicPartition: Int64] {
         let list = RDKafkaPartitionList.make(assigned)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         guard rd_kafka_position(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
-        let reachedEnd = state.ends.withLock { $0 }
         var lags: [KafkaTopicPartition: Int64] = [:]
         for element in RDKafkaPartitionList.elements(list) where element.offset >= 0 {
             var low: Int64 = -1
@@ -266,17 +297,18 @@ public final class KafkaConsumer: Sendable {
     /// Leaves the group cleanly (the revocation handler runs on the poll thread) and destroys the client.
     public func close() async {
         guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        let rk = handle
         let logger = logger
-        _ = await pollWorker.run {
+        let rk = await pollWorker.run { () -> RDKafkaHandle in
+            let rk = self.handle
             let err = rd_kafka_consumer_close(rk.pointer)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.info("Kafka consumer close", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
             }
+            return rk
         }
         await queryWorker.stopAndWait()
         await wakeupWorker.stopAndWait()
-        _ = await pollWorker.run { rd_kafka_destroy(rk.pointer) }
+        if let rk { _ = await pollWorker.run { rd_kafka_destroy(rk.pointer) } }
         await pollWorker.stopAndWait()
         logger.info("Kafka consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])
     }
@@ -284,13 +316,15 @@ public final class KafkaConsumer: Sendable {
     private func pauseResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws(KafkaError) {
         guard !partitions.isEmpty else { return }
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown(pause ? "pause" : "resume") }
-        let rk = handle.pointer
-        let list = RDKafkaPartitionList.make(partitions)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list)
         let what = pause ? "cannot pause partitions" : "cannot resume partitions"
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, handle: rk, context: what) }
-        if let error = RDKafkaPartitionList.firstError(list, handle: rk, context: what) { throw error }
+        let error = withClient { rk -> KafkaError? in
+            let list = RDKafkaPartitionList.make(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaError(err, handle: rk, context: what) }
+            return RDKafkaPartitionList.firstError(list, handle: rk, context: what)
+        }
+        if let error { throw error }
     }
 }
 

@@ -80,6 +80,17 @@ public final class KafkaMockCluster: Sendable {
         }
     }
 
+    /// The next request of `apiKey` that each broker receives is answered only after `delay` (on its
+    /// connection, every later response waits behind it): a coordinator or leader that stops answering.
+    public func delayNextRequest(apiKey: Int16, by delay: Duration) {
+        try? withCluster { mc in
+            for id in 1...brokerCount {
+                _ = pinpipe_mock_push_request_error_rtt(
+                    mc, Int32(id), apiKey, RD_KAFKA_RESP_ERR_NO_ERROR, Int32(delay.librdkafkaMilliseconds))
+            }
+        }
+    }
+
     /// Stops the brokers and destroys the hosting client. Idempotent.
     public func shutdown() {
         destroyed.withLock { destroyed in

@@ -31,6 +31,28 @@ import Testing
         return try KafkaConsumer(configuration: configuration, logger: logger, onRebalance: onRebalance)
     }
 
+    /// A JoinGroup the coordinator never answers (here: answered after 10 minutes) leaves the member without
+    /// partitions; unsubscribing and subscribing again cannot help while that request is in flight. `rejoin()`
+    /// joins with a new client, which gets the partitions and reads every record.
+    @Test func rejoinRecoversFromAJoinTheCoordinatorNeverAnswers() async throws {
+        let (cluster, topic) = try await setUp(partitions: 3, records: 300)
+        defer { cluster.shutdown() }
+        cluster.delayNextRequest(apiKey: 11, by: .seconds(600))  // 11: JoinGroup
+        let consumer = try consumer(cluster, topic, group: KafkaTestSupport.uniqueName("rejoin"))
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(8) {
+            #expect(try await consumer.poll(timeout: .milliseconds(200)).isEmpty)
+        }
+        #expect(consumer.assignment().isEmpty, "the delayed JoinGroup must keep the member without partitions")
+        #expect(consumer.waitingForAssignment != nil)
+        try await consumer.rejoin()
+        let messages = try await KafkaTestSupport.poll(consumer, count: 300)
+        #expect(consumer.assignment().count == 3)
+        #expect(consumer.waitingForAssignment == nil)
+        await consumer.close()
+        #expect(Set(messages.compactMap { KafkaTestSupport.index(of: $0.value) }) == Set(0..<300))
+    }
+
     @Test func groupReadsEveryRecordBackInOffsetOrder() async throws {
         let (cluster, topic) = try await setUp(partitions: 3, records: 1_000)
         defer { cluster.shutdown() }

@@ -150,8 +150,9 @@ public final class TopicConsumer: Sendable {
     }
 
     /// A member without an assignment is not idle, it is waiting for the group coordinator: shown in STATUS after
-    /// a few seconds, and after `joinTimeout` logged as an error (naming the group) and answered by joining again,
-    /// so that a join lost to a broker outage never turns into a silent hang. Returns whether STATUS shows it.
+    /// a few seconds, and after `joinTimeout` logged as an error (naming the group) and answered by joining again
+    /// with a new client (new connections, no JoinGroup left in flight), so that a join lost to a broker outage
+    /// never turns into a silent hang. Returns whether STATUS shows it.
     func checkAssignmentWait(reportedWaiting: Bool) async throws -> Bool {
         guard let waiting = consumer.waitingForAssignment else {
             if reportedWaiting {
@@ -164,7 +165,7 @@ public final class TopicConsumer: Sendable {
         let seconds = waiting.components.seconds
         stats.setOutage("Kafka: no partitions assigned by group \(consumer.groupID) for \(seconds) s")
         if waiting >= joinTimeout {
-            logger.error("No partitions assigned for \(seconds) s: the group coordinator did not complete the join; joining the group again", metadata: [
+            logger.error("No partitions assigned for \(seconds) s: the group coordinator did not complete the join; joining the group again with a new client", metadata: [
                             "kafka.group": "\(consumer.groupID)", "kafka.join_timeout": "\(joinTimeout)"])
             stats.recordError("no partitions assigned by group \(consumer.groupID) for \(seconds) s; rejoined")
             try await consumer.rejoin()
