@@ -105,7 +105,7 @@ extension KafkaConsumer {
     /// Applies the assignment anew, the partitions in `targets` starting at the given offset (nil: the log
     /// start); see `restart(_:at:)`. On the poll thread, so it is ordered with the rebalance callback and polls.
     /// Every partition gets an explicit start: its position (the offset after the last record returned), else
-    /// its committed offset, else the log start. These become the duplicate filter's marks
+    /// the mark of an earlier restart, else its committed offset, else the log start. These become the duplicate filter's marks
     /// (`ConsumerCallbackState.nextExpected`).
     static func restartFetching(_ rk: OpaquePointer, _ targets: [KafkaTopicPartition: Int64?],
                                 state: ConsumerCallbackState) -> rd_kafka_resp_err_t {
@@ -139,11 +139,15 @@ extension KafkaConsumer {
         guard targets.keys.allSatisfy({ target in elements.contains { $0.partition == target } }) else {
             return RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
         }
-        // Without a position, and the partitions to start "at the log start": their committed offset first (a
-        // reset may also mean librdkafka's own lookup failed).
+        // Right after an earlier restart, a partition has no position until a record of it is returned; the
+        // earlier restart's mark (kept up to date by the polls since) is where it stands. The committed offset
+        // would be behind the records returned already (the sink commits after storing).
+        let previousMarks = state.nextExpected.withLock { $0 }
+        // Without a position or mark, and the partitions to start "at the log start": their committed offset
+        // first (a reset may also mean librdkafka's own lookup failed).
         let unknown = elements.filter { element in
             if let target = targets[element.partition] { return target == nil }
-            return element.offset < 0
+            return element.offset < 0 && previousMarks[element.partition] == nil
         }.map(\.partition)
         var committed: [KafkaTopicPartition: Int64] = [:]
         if !unknown.isEmpty {
@@ -159,6 +163,8 @@ extension KafkaConsumer {
                 start = target ?? committed[element.partition] ?? logStart(element.partition)
             } else if element.offset >= 0 {
                 start = element.offset
+            } else if let mark = previousMarks[element.partition] {
+                start = mark
             } else {
                 start = committed[element.partition] ?? logStart(element.partition)
             }
