@@ -17,8 +17,20 @@ final class ConsumerCallbackState: Sendable {
     /// assignment callback since); nil once it has one (possibly empty: more members than partitions).
     let waitingSince = Mutex<ContinuousClock.Instant?>(.now)
 
-    init(onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?) {
+    /// Whether revocations wait for ``KafkaConsumer/completeRevocation(_:)`` (see the configuration).
+    let deferRevocations: Bool
+    /// Deferred revocations the application has not taken yet, in order.
+    let revocations = Mutex<[KafkaRevocation]>([])
+    /// Partitions revoked but not yet given back: polls drop whatever librdkafka still returns for them.
+    let revoking = Mutex<Set<KafkaTopicPartition>>([])
+    /// Bumped by each deferred revocation, so a poll knows to stop and hand over what it has.
+    let revocationCount = Atomic<Int>(0)
+    /// Set by `close()`: its revocation is applied at once (nobody polls for it any more).
+    let closing = Atomic<Bool>(false)
+
+    init(onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?, deferRevocations: Bool = false) {
         self.onRebalance = onRebalance
+        self.deferRevocations = deferRevocations
     }
 
     /// Partitions left this member: what the fetcher said about them no longer applies (the next owner meets

@@ -40,14 +40,31 @@ extension KafkaConsumer {
         }
         var topicCache = TopicIndexCache()
         let deadline = ContinuousClock.now + timeout
-        while batch.records.count < maxRecords {
+        // A deferred revocation (in the rebalance callback, inside rd_kafka_consumer_poll) ends the poll: the
+        // records before it are handed over first, and nothing of its partitions after it.
+        var revocations = state.revocationCount.load(ordering: .sequentiallyConsistent)
+        var revoking = state.revoking.withLock { $0 }
+        var revoked = false
+        while batch.records.count < maxRecords && !revoked {
             let wait = batch.records.isEmpty ? (deadline - ContinuousClock.now).librdkafkaMilliseconds : 0
-            guard let message = rd_kafka_consumer_poll(rk, wait) else {
-                if batch.records.isEmpty && ContinuousClock.now < deadline { continue }
+            let polled = rd_kafka_consumer_poll(rk, wait)
+            let count = state.revocationCount.load(ordering: .sequentiallyConsistent)
+            if count != revocations {
+                revocations = count
+                revoking = state.revoking.withLock { $0 }
+                revoked = true
+            }
+            guard let message = polled else {
+                if batch.records.isEmpty && ContinuousClock.now < deadline && !revoked { continue }
                 break
             }
             defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
+            if !revoking.isEmpty, let rkt = message.pointee.rkt,
+               revoking.contains(KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)),
+                                                     partition: message.pointee.partition)) {
+                continue
+            }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 if deduplicating, let rkt = message.pointee.rkt {
                     let partition = KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)),

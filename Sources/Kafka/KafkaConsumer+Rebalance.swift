@@ -37,6 +37,17 @@ extension KafkaConsumer {
                 "Kafka partitions revoked",
                 metadata: ["kafka.partitions": "\(partitions.map(\.description))", "kafka.lost": "\(lost)"])
             state.onRebalance?(.revoked(partitions))
+            if state.deferRevocations && !state.closing.load(ordering: .sequentiallyConsistent) {
+                // Handed to the application behind the records polled so far; applied by completeRevocation.
+                if let list { _ = rd_kafka_pause_partitions(rk, list) }
+                state.assignment.withLock { $0.subtract(partitions) }
+                state.revoking.withLock { $0.formUnion(partitions) }
+                state.revocations.withLock {
+                    $0.append(KafkaRevocation(partitions: partitions, lost: lost, cooperative: cooperative))
+                }
+                state.revocationCount.add(1, ordering: .sequentiallyConsistent)
+                return
+            }
             if !cooperative { state.waitingSince.withLock { $0 = $0 ?? .now } }
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(rk, list) {

@@ -39,7 +39,7 @@ public final class KafkaConsumer: Sendable {
         guard !configuration.topics.isEmpty else {
             throw KafkaError(code: .invalidConfiguration, message: "no topics to consume", isRetriable: false)
         }
-        let state = ConsumerCallbackState(onRebalance: onRebalance)
+        let state = ConsumerCallbackState(onRebalance: onRebalance, deferRevocations: configuration.deferRevocations)
         let context = RDKafkaClientContext(
             logger: logger, bootstrapServers: configuration.bootstrapServers, consumer: state)
         let rk = try KafkaConsumer.makeSubscribedClient(configuration: configuration, context: context)
@@ -156,6 +156,48 @@ public final class KafkaConsumer: Sendable {
         if let error = result { throw error }
     }
 
+    /// Revocations that the rebalance callback deferred (``KafkaConsumerConfiguration/deferRevocations``), in
+    /// order, each after every record of its partitions that the polls returned.
+    public func takeRevocations() -> [KafkaRevocation] {
+        state.revocations.withLock { revocations in defer { revocations = [] }; return revocations }
+    }
+
+    /// Gives revoked partitions back to the group (librdkafka's unassign); the member then joins the next
+    /// generation. Call it once the work on them is settled.
+    public func completeRevocation(_ revocation: KafkaRevocation) async throws(KafkaError) {
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("completeRevocation") }
+        let state = state
+        let result = await pollWorker.run { () -> KafkaError? in
+            KafkaConsumer.unassign(self.handle.pointer, revocation, state: state)
+        }
+        guard let result else { throw .shutDown("completeRevocation") }
+        if let error = result { throw error }
+    }
+
+    /// On the poll thread: applies a deferred revocation.
+    static func unassign(_ rk: OpaquePointer, _ revocation: KafkaRevocation, state: ConsumerCallbackState)
+        -> KafkaError?
+    {
+        var failure: KafkaError?
+        if revocation.cooperative {
+            let list = RDKafkaPartitionList.make(revocation.partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            if let error = rd_kafka_incremental_unassign(rk, list) {
+                failure = KafkaError(consuming: error, context: "cannot give revoked partitions back")
+            }
+            state.forget(revocation.partitions)
+        } else {
+            let err = rd_kafka_assign(rk, nil)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                failure = KafkaError(err, handle: rk, context: "cannot give revoked partitions back")
+            }
+            state.forget(nil)
+            state.waitingSince.withLock { $0 = $0 ?? .now }
+        }
+        state.revoking.withLock { $0.subtract(revocation.partitions) }
+        return failure
+    }
+
     /// The consumer group this member belongs to.
     public var groupID: String { configuration.groupID }
 
@@ -188,6 +230,8 @@ public final class KafkaConsumer: Sendable {
             rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
         }
         if destroyed == nil { rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
+        state.revoking.withLock { $0.removeAll() }
+        state.revocations.withLock { $0.removeAll() }
         logger.notice("Kafka consumer created anew to join the group again",
                       metadata: ["kafka.group": "\(configuration.groupID)"])
     }
@@ -298,8 +342,18 @@ public final class KafkaConsumer: Sendable {
     public func close() async {
         guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
         let logger = logger
+        let state = state
+        state.closing.store(true, ordering: .sequentiallyConsistent)
         let rk = await pollWorker.run { () -> RDKafkaHandle in
             let rk = self.handle
+            // A deferred revocation nobody completed: applied now, or the close would wait for it forever.
+            let revoking = state.revoking.withLock { Array($0) }
+            state.revocations.withLock { $0.removeAll() }
+            if !revoking.isEmpty {
+                let cooperative = rd_kafka_rebalance_protocol(rk.pointer).map { String(cString: $0) } == "COOPERATIVE"
+                _ = KafkaConsumer.unassign(rk.pointer, KafkaRevocation(partitions: revoking, lost: false,
+                                                                       cooperative: cooperative), state: state)
+            }
             let err = rd_kafka_consumer_close(rk.pointer)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.info("Kafka consumer close", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])

@@ -10,6 +10,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var maxPollRecords: Int = 10_000
     /// `client.id` reported to the brokers.
     public var clientID: String = "pinpipe"
+    /// Revocations are not applied inside the rebalance callback (which would hold librdkafka's poll thread
+    /// while the application finishes its work): the callback stops fetching the partitions and queues a
+    /// ``KafkaRevocation`` for ``KafkaConsumer/takeRevocations()``; the application gives them back with
+    /// ``KafkaConsumer/completeRevocation(_:)``. Off: the callback applies the revocation at once.
+    public var deferRevocations: Bool = false
 
     public init(
         bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:],

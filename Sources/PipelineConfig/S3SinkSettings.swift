@@ -31,6 +31,9 @@ public struct S3SinkSettings: Sendable, Equatable {
     public var checksum: ObjectChecksum = .crc32c
     /// Attempts per S3 request before the sink reports an outage and keeps retrying the batch.
     public var requestAttempts: Int = 6
+    /// How long a revocation waits for the partitions' uploads in progress before the consumer gives them back
+    /// anyway (well below Kafka's rebalance timeout, `max.poll.interval.ms`, after which the group moves on).
+    public var revocationTimeout: Duration = .seconds(60)
 
     public init() {}
 

@@ -202,9 +202,13 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         let (channel, elements) = BoundedChannel<SinkInput>.make(low: 1, high: 100, weight: { _ in 1 })
         let running = Task { try await sink.run(input: elements) }
         channel.trySend(SinkInput(messages: [message(0, 0, "{}"), message(0, 1, "{}")], epoch: 0))
-        try await Task.sleep(for: .milliseconds(200))
-        sink.revoke([partition], epoch: 1)
-        // A record polled before the revocation arrives late: dropped. After re-assignment the group re-delivers.
+        let revocation = SinkRevocation(KafkaRevocation(partitions: [partition], lost: false))
+        channel.trySend(SinkInput(records: KafkaRecordBatch(), epoch: 1, revocation: revocation))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !revocation.isSettled, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(revocation.isSettled, "nothing was uploading: the revocation settles at once")
+        // A record of the old epoch arriving after the revocation is stale: dropped. After re-assignment the
+        // group re-delivers from the committed offset.
         channel.trySend(SinkInput(messages: [message(0, 2, "{}")], epoch: 0))
         channel.trySend(SinkInput(messages: [message(0, 0, "{\"again\":0}"), message(0, 1, "{}")], epoch: 1))
         channel.finish()

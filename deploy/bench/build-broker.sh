@@ -9,7 +9,11 @@
 # instance with the same transactional.id gets a new producer id instead of fencing the old one.
 # mock-transactions.patch (beside this script) adds markers, the last stable offset, the aborted-transaction
 # list for read_committed fetches and ListOffsets, and the coordinator's fencing (InitProducerId aborts the
-# previous instance's open transaction and bumps the epoch). The client side of the library is unchanged.
+# previous instance's open transaction and bumps the epoch). mock-group-rebalance.patch makes the mock's group
+# coordinator keep Kafka's rules during a rebalance: a heartbeat of the current generation keeps the member's
+# session alive, a member of the current generation may still commit, and the join waits for every live member
+# to rejoin (the mock elected a leader after session.timeout.ms - 1 s and evicted a member that was finishing
+# its work before rejoining). The client side of the library is unchanged.
 # This script fetches Debian's own source package, applies the patch, raises both limits, builds only the
 # shared library and installs it to
 #   ${PINPIPE_DEV_DIR:-<repo>/.dev}/librdkafka-big/lib/librdkafka.so.1
@@ -27,7 +31,8 @@ max_bytes="${PINPIPE_MOCK_MAX_BYTES:-8589934592}"
 max_sets="${PINPIPE_MOCK_MAX_SETS:-50000000}"
 version="2.0.2"
 patch_file="$repo_root/deploy/bench/mock-transactions.patch"
-patch_sum="$(sha256sum "$patch_file" | cut -c1-12)"
+group_patch="$repo_root/deploy/bench/mock-group-rebalance.patch"
+patch_sum="$(cat "$patch_file" "$group_patch" | sha256sum | cut -c1-12)"
 
 prefix="$dev_dir/librdkafka-big"
 lib="$prefix/lib/librdkafka.so.1"
@@ -72,11 +77,12 @@ cd "$srcdir"
 
 # 2. Transaction markers for the mock (patched from the pristine files on every run), then the two
 #    per-partition retention limits.
-for file in src/rdkafka_mock.c src/rdkafka_mock_handlers.c src/rdkafka_mock_int.h; do
+for file in src/rdkafka_mock.c src/rdkafka_mock_handlers.c src/rdkafka_mock_int.h src/rdkafka_mock_cgrp.c; do
     [[ -f "$file.orig" ]] || cp "$file" "$file.orig"
     cp "$file.orig" "$file"
 done
 patch -p1 --quiet --no-backup-if-mismatch <"$patch_file" || { log "mock-transactions.patch does not apply"; exit 1; }
+patch -p1 --quiet --no-backup-if-mismatch <"$group_patch" || { log "mock-group-rebalance.patch does not apply"; exit 1; }
 mock=src/rdkafka_mock.c
 grep -q 'mpart->max_size = 1024 \* 1024 \* 5;' "$mock" || { log "unexpected $mock: max_size line not found"; exit 1; }
 grep -q 'mpart->max_cnt  = 100000;' "$mock" || { log "unexpected $mock: max_cnt line not found"; exit 1; }

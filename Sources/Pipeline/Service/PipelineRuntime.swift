@@ -53,21 +53,21 @@ public final class PipelineRuntime: Service {
         let dependencies = try await StartupChecks(configuration: configuration, environment: environment,
                                                    logger: logger).run()
         let epoch = AssignmentEpoch()
-        let sinkBox = SinkReference()
         var consumer: KafkaConsumer?
         if configuration.roles.contains(.sink) {
-            let consumerConfiguration = KafkaConsumerConfiguration(
+            var consumerConfiguration = KafkaConsumerConfiguration(
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
                 topics: configuration.topics, properties: configuration.kafka.effectiveConsumerProperties)
+            // Revocations travel to the sink through the channel, behind the records (see SinkRevocation).
+            consumerConfiguration.deferRevocations = true
             let log = logger
             consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger) { event in
                 switch event {
                 case .assigned(let partitions):
                     log.info("Partitions assigned", metadata: ["partitions": "\(partitions.map(\.description))"])
                 case .revoked(let partitions):
-                    let next = epoch.advance()
+                    epoch.advance()
                     log.info("Partitions revoked", metadata: ["partitions": "\(partitions.map(\.description))"])
-                    sinkBox.sink?.revoke(partitions, epoch: next)
                 }
             }
         }
@@ -103,7 +103,6 @@ public final class PipelineRuntime: Service {
             }
             if let consumer, let s3 = dependencies.s3 {
                 let sink = makeSink(s3: s3, consumer: consumer, deadLetterProducer: dependencies.deadLetterProducer)
-                sinkBox.sink = sink
                 addSinkTasks(to: &group, sink: sink, consumer: consumer, epoch: epoch, sourceDone: sourceDone,
                              errors: errors)
             }
@@ -184,16 +183,6 @@ extension PipelineRuntime {
             }
             try? await Task.sleep(for: .seconds(10))
         }
-    }
-}
-
-/// The sink, once created, for the consumer's rebalance callback (which exists before the sink does).
-final class SinkReference: Sendable {
-    private let value = Mutex<S3Sink?>(nil)
-
-    var sink: S3Sink? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
     }
 }
 

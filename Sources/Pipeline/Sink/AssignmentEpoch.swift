@@ -9,5 +9,6 @@ public final class AssignmentEpoch: Sendable {
     public var current: UInt64 { value.load(ordering: .acquiring) }
 
     /// Called by the rebalance callback before a revocation takes effect; returns the new epoch.
+    @discardableResult
     public func advance() -> UInt64 { value.add(1, ordering: .acquiringAndReleasing).newValue }
 }

@@ -13,16 +13,35 @@ public struct SinkInput: Sendable {
     public var epoch: UInt64
     /// Lost offsets the consumer met after these records (handled after them, in order).
     public var losses: [DataLoss]
+    /// Partitions the group takes away, after every record of them (handled last).
+    public var revocation: SinkRevocation?
 
-    public init(records: KafkaRecordBatch, epoch: UInt64, losses: [DataLoss] = []) {
+    public init(records: KafkaRecordBatch, epoch: UInt64, losses: [DataLoss] = [],
+                revocation: SinkRevocation? = nil) {
         self.records = records
         self.epoch = epoch
         self.losses = losses
+        self.revocation = revocation
     }
 
     public init(messages: [KafkaMessage], epoch: UInt64) {
         self.init(records: KafkaRecordBatch(messages), epoch: epoch)
     }
+}
+
+/// A revocation travelling from the topic consumer to the sink, in order with the records. The sink drops the
+/// partitions' unstored batches, lets an upload in progress finish (and commit: the group accepts commits until
+/// the member rejoins), and then settles it; only then does the consumer give the partitions back to the group,
+/// so their next owner starts from the last commit, never while an object of this member is still on its way.
+public final class SinkRevocation: Sendable {
+    public let kafka: KafkaRevocation
+    private let settled = Atomic<Bool>(false)
+
+    public init(_ kafka: KafkaRevocation) { self.kafka = kafka }
+
+    public var partitions: [KafkaTopicPartition] { kafka.partitions }
+    public var isSettled: Bool { settled.load(ordering: .acquiring) }
+    func settle() { settled.store(true, ordering: .releasing) }
 }
 
 /// The S3 sink actor: turns records into per-partition JSON Lines batches and stores them, committing each
@@ -74,18 +93,25 @@ public final class S3Sink: Sendable {
         let started = ContinuousClock.now
         let records = chain(input.map { Turn.input($0) }, [Turn.end].async)
         let ticks = AsyncTimerSequence(interval: tickInterval, clock: ContinuousClock()).map { _ in Turn.tick }
-        turns: for try await turn in merge(records, ticks) {
-            liveness.beat()
-            await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
-            if context.fatalError != nil { break }
-            switch turn {
-            case .input(let element):
-                try await handle(element)
-            case .tick:
-                let now = ContinuousClock.now
-                for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
-            case .end:
-                break turns
+        // Child tasks settle revocations (waiting for uploads in progress) while the loop goes on turning.
+        try await withThrowingDiscardingTaskGroup { revocations in
+            turns: for try await turn in merge(records, ticks) {
+                liveness.beat()
+                await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
+                if context.fatalError != nil { break }
+                switch turn {
+                case .input(let element):
+                    try await handle(element)
+                    if let revocation = element.revocation {
+                        let uploads = revoke(revocation.partitions, epoch: element.epoch)
+                        revocations.addTask { await self.settle(revocation, after: uploads) }
+                    }
+                case .tick:
+                    let now = ContinuousClock.now
+                    for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
+                case .end:
+                    break turns
+                }
             }
         }
         await drainAll()
@@ -206,25 +232,39 @@ public final class S3Sink: Sendable {
         }
     }
 
-    /// Called on the consumer's poll thread before the group takes partitions away: stale records are dropped
-    /// from now on, unstored batches are abandoned (the next owner re-reads them from the committed offset), and
-    /// an upload in progress is allowed to finish and commit. Blocks until that upload settled.
-    public func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64, timeout: Duration = .seconds(60)) {
+    /// The group takes `partitions` away (the revocation came after every record of them): records of an
+    /// older epoch are stale from now on, unstored batches are abandoned (the next owner re-reads them from the
+    /// committed offset). Returns the uploads still in progress, which may finish and commit.
+    private func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64) -> [Task<Void, Never>] {
         revokedAt.withLock { revoked in
             for partition in partitions { revoked[partition] = epoch }
         }
         let removed = writers.withLock { writers in partitions.compactMap { writers.removeValue(forKey: $0) } }
-        let uploads = removed.compactMap { $0.revoke() }
-        guard !uploads.isEmpty else { return }
-        let done = BlockingSignal()
-        Task {
-            for upload in uploads { await upload.value }
-            done.signal()
+        return removed.compactMap { $0.revoke() }
+    }
+
+    /// Settles a revocation once its uploads in progress are over, or after `revocationTimeout` (logged: the
+    /// upload may still land after the next owner started).
+    private func settle(_ revocation: SinkRevocation, after uploads: [Task<Void, Never>]) async {
+        let timeout = context.settings.revocationTimeout
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for upload in uploads { await upload.value }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
-        if !done.wait(timeout: timeout) {
-            context.logger.warning("Revocation went on while an upload was still running",
-                                   metadata: [LogKey.reason: "timeout \(timeout)"])
+        if !finished {
+            context.logger.warning("Revocation went on while an upload was still running", metadata: [
+                LogKey.reason: "timeout \(timeout)", "partitions": "\(revocation.partitions.map(\.description))"])
         }
+        revocation.settle()
     }
 
     /// Stores and commits every open batch (end of input or shutdown).

@@ -60,10 +60,14 @@ public final class TopicConsumer: Sendable {
         var handedOver: [KafkaTopicPartition: Int64] = [:]
         defer { logger.debug("Consumer finished", metadata: ["kafka.fetcher_wakeups": "\(consumer.fetcherWakeups)"]) }
         var reportedWaiting = false
+        var revocations: [SinkRevocation] = []
         while !shutdown.isTriggered {
             heartbeats.beat(Self.actorName)
             await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
-            reportedWaiting = try await checkAssignmentWait(reportedWaiting: reportedWaiting)
+            try await completeSettled(&revocations)
+            if revocations.isEmpty {
+                reportedWaiting = try await checkAssignmentWait(reportedWaiting: reportedWaiting)
+            }
             let shutdown = self.shutdown
             if channel.isFull, paused.isEmpty {
                 // The sink is behind. Not polling is the cheap backpressure: librdkafka stops fetching once its
@@ -87,6 +91,7 @@ public final class TopicConsumer: Sendable {
                     paused = pauseAll()
                 }
                 try await handleOffsetResets(into: channel)
+                forwardRevocations(into: channel, pending: &revocations, handedOver: &handedOver, paused: &paused)
                 _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), or: shutdown)
                 continue
             }
@@ -97,7 +102,10 @@ public final class TopicConsumer: Sendable {
             }
             let records = try await consumer.pollRecords(timeout: .milliseconds(200))
             let current = epoch.current
-            if records.isEmpty { try await handleOffsetResets(into: channel) }
+            if records.isEmpty {
+                try await handleOffsetResets(into: channel)
+                forwardRevocations(into: channel, pending: &revocations, handedOver: &handedOver, paused: &paused)
+            }
             if ContinuousClock.now - lastLagReport > .seconds(2) {
                 lastLagReport = .now
                 let lag = consumer.lag()
@@ -123,6 +131,7 @@ public final class TopicConsumer: Sendable {
             // Always enqueued (bounded by one poll above the high watermark); a full channel is handled above.
             channel.trySend(SinkInput(records: records, epoch: current))
             try await handleOffsetResets(into: channel)
+            forwardRevocations(into: channel, pending: &revocations, handedOver: &handedOver, paused: &paused)
             // Run once: stop as soon as the last records are handed over (the cached watermarks say so and the
             // brokers confirm), rather than after a few empty polls.
             if let stopWhenCaughtUp, records.count < consumer.maxPollRecords, stopWhenCaughtUp() {
@@ -146,6 +155,31 @@ public final class TopicConsumer: Sendable {
                 || records[next].topicIndex != records[index].topicIndex {
                 handedOver[batch.topicPartition(at: index)] = records[index].offset + 1
             }
+        }
+    }
+
+    /// Sends the revocations the last poll met to the sink, behind the records of that poll (a revocation ends
+    /// a poll), and keeps them until the sink settled them.
+    func forwardRevocations(into channel: BoundedChannel<SinkInput>, pending: inout [SinkRevocation],
+                            handedOver: inout [KafkaTopicPartition: Int64], paused: inout [KafkaTopicPartition]) {
+        for revocation in consumer.takeRevocations() {
+            let gone = Set(revocation.partitions)
+            for partition in gone { handedOver[partition] = nil }
+            paused.removeAll { gone.contains($0) }
+            let event = SinkRevocation(revocation)
+            pending.append(event)
+            channel.trySend(SinkInput(records: KafkaRecordBatch(), epoch: epoch.current, revocation: event))
+        }
+    }
+
+    /// Gives the partitions of settled revocations back to the group, in order (the member then rejoins). The
+    /// loop keeps polling meanwhile, so librdkafka goes on serving the group while an upload finishes.
+    func completeSettled(_ pending: inout [SinkRevocation]) async throws {
+        while let first = pending.first, first.isSettled {
+            pending.removeFirst()
+            try await consumer.completeRevocation(first.kafka)
+            logger.debug("Revoked partitions given back to the group",
+                         metadata: ["partitions": "\(first.partitions.map(\.description))"])
         }
     }
 
