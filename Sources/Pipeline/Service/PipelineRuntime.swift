@@ -60,11 +60,14 @@ public final class PipelineRuntime: Service {
                 bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
                 topics: configuration.topics, properties: configuration.kafka.effectiveConsumerProperties)
             let log = logger
+            let stats = stats
             consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger) { event in
                 switch event {
                 case .assigned(let partitions):
+                    stats.recordRebalance(.assigned)
                     log.info("Partitions assigned", metadata: ["partitions": "\(partitions.map(\.description))"])
                 case .revoked(let partitions):
+                    stats.recordRebalance(.revoked)
                     let next = epoch.advance()
                     log.info("Partitions revoked", metadata: ["partitions": "\(partitions.map(\.description))"])
                     sinkBox.sink?.revoke(partitions, epoch: next)
@@ -175,9 +178,9 @@ extension PipelineRuntime {
     /// The drain may need longer than TimeoutStopSec: keep extending it while it makes progress.
     func extendTimeoutWhileDraining() async {
         await shutdown.wait()
-        var last = -1
+        var last = -1.0
         while !Task.isCancelled {
-            let progress = stats.uploadedRecords.load(ordering: .relaxed) + stats.acknowledged.load(ordering: .relaxed)
+            let progress = stats.drainProgress
             if progress != last {
                 SystemdNotifier.notify([.extendTimeout(.seconds(30))])
                 last = progress
