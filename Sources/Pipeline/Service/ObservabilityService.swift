@@ -20,6 +20,7 @@ public final class ObservabilityService: Service {
     let isDraining: @Sendable () -> Bool
     let logger: Logger
     private let readyFlag = Flag()
+    private let throughput = ThroughputSampler()
     private let onBound: @Sendable (SocketAddress) -> Void
     private let extraRoutes: @Sendable (inout HTTPRouter) -> Void
 
@@ -38,6 +39,9 @@ public final class ObservabilityService: Service {
         self.onBound = onBound
         stats.gauge(MetricName.buildInfo, buildInfo).record(1)
         stats.gauge(MetricName.startTime).record(ProcessFigures.startTime)
+        if listen != nil {
+            stats.observe("throughput") { [stats, throughput] in throughput.sample(stats) }
+        }
         stats.observe("process") { [stats, readyFlag, isDraining, heartbeats, staleAfter] in
             if let rss = ProcessFigures.residentBytes() { stats.gauge(MetricName.residentMemory).record(rss) }
             if let fds = ProcessFigures.openFileDescriptors() { stats.gauge(MetricName.openFDs).record(fds) }
@@ -100,27 +104,13 @@ public final class ObservabilityService: Service {
         }
     }
 
-    /// Every 5 s: records per second over the last minute, per stage (`pinpipe status` shows them).
+    /// Every 5 s (and at every scrape, through the observer): records per second over the last minute, per
+    /// stage (`pinpipe status` shows them).
     private func sampleThroughput() async {
-        var window = ThroughputWindow()
-        let clock = ContinuousClock()
-        let start = clock.now
-        let stages = ["produced": MetricName.produced, "consumed": MetricName.consumed,
-                      "uploaded": MetricName.uploadedRecords]
         while !Task.isCancelled {
-            let figures = MetricsSnapshot(parsing: registryText())
-            let totals = stages.mapValues { figures.sum($0) }
-            let rates = window.add(time: HealthReport.seconds(clock.now - start), totals: totals)
-            for (stage, rate) in rates {
-                stats.gauge(MetricName.throughput, [("stage", stage)]).record(rate)
-            }
+            throughput.sample(stats)
             try? await Task.sleep(for: .seconds(5))
         }
-    }
-
-    /// The registry's exposition without running the observers (they are not needed for counter totals).
-    private func registryText() -> String {
-        String(decoding: stats.registry.emitToBuffer(), as: UTF8.self)
     }
 }
 
@@ -129,4 +119,22 @@ final class Flag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .relaxed) }
     var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// The one-minute throughput window, sampled from the loop and from scrapes.
+final class ThroughputSampler: Sendable {
+    private let window = Mutex(ThroughputWindow())
+    private let start = ContinuousClock.now
+    private static let stages = ["produced": MetricName.produced, "consumed": MetricName.consumed,
+                                 "uploaded": MetricName.uploadedRecords]
+
+    /// Reads the counter totals (from the registry directly: observers must not run observers) and sets the rates.
+    func sample(_ stats: PipelineStats) {
+        let figures = MetricsSnapshot(parsing: String(decoding: stats.registry.emitToBuffer(), as: UTF8.self))
+        let totals = Self.stages.mapValues { figures.sum($0) }
+        let rates = window.withLock { $0.add(time: HealthReport.seconds(ContinuousClock.now - start), totals: totals) }
+        for (stage, rate) in rates {
+            stats.gauge(MetricName.throughput, [("stage", stage)]).record(rate)
+        }
+    }
 }
