@@ -137,13 +137,14 @@ public final class PipelineStats: Sendable {
         }
     }
 
-    /// Every record is handed over: what the last periodic lag figure said is stale.
-    public func setCaughtUp() {
-        let known = lagPartitions.withLock { $0 }
-        for key in known {
+    /// Every record of `assigned` is handed over: the lag is 0, whatever the last periodic figure said (or if
+    /// there was none yet).
+    public func setCaughtUp(_ assigned: [(topic: String, partition: Int32)]) {
+        let known = lagPartitions.withLock { $0 }.map { key -> (topic: String, partition: Int32) in
             let parts = key.split(separator: "\u{1}", omittingEmptySubsequences: false)
-            gauge(MetricName.lag, [("topic", String(parts[0])), ("partition", String(parts[1]))]).record(0)
+            return (String(parts[0]), Int32(parts[1]) ?? 0)
         }
+        setLag((known + assigned).map { (topic: $0.topic, partition: $0.partition, lag: 0) })
     }
 
     public func setPausedPartitions(_ count: Int) { gauge(MetricName.paused).record(count) }

@@ -108,7 +108,7 @@ public final class TopicConsumer: Sendable {
             if records.isEmpty {
                 idlePolls += 1
                 if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), await caughtUp(handedOver) {
-                    stats.setCaughtUp()
+                    stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
                     break
                 }
                 continue
@@ -132,7 +132,7 @@ public final class TopicConsumer: Sendable {
                 if lag.count == consumer.assignment().count, lag.values.allSatisfy({ $0 <= 0 }),
                    await caughtUp(handedOver) {
                     // Every record is handed over: the last periodic lag figure is stale.
-                    stats.setCaughtUp()
+                    stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
                     break
                 }
             }

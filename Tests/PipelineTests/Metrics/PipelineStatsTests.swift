@@ -53,9 +53,13 @@ import Testing
         stats.setLag([(topic: "t.pin", partition: 1, lag: 2)])
         var lag = stats.snapshot().samples(MetricName.lag)
         #expect(lag.map { $0.labels["partition"] } == ["1"])
-        stats.setCaughtUp()
+        stats.setCaughtUp([(topic: "t.pin", partition: 1)])
         lag = stats.snapshot().samples(MetricName.lag)
         #expect(lag.map(\.value) == [0])
+        // Caught up before the first periodic lag figure: STATUS says 0, not "?".
+        let early = PipelineStats()
+        early.setCaughtUp([(topic: "t.pin", partition: 0), (topic: "t.geo", partition: 0)])
+        #expect(early.statusLine(roles: ["sink"]).contains("lag 0"))
     }
 
     @Test func observersRunAtEveryScrape() {
