@@ -36,9 +36,11 @@ public final class HTTPServer: Service {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 64)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Best effort: a sandbox may refuse socket options (seen under systemd's hardening), and a
+                        // refused option must not fail the accept, which would close the listener.
+                        try? channel.syncOptions?.setOption(.socketOption(.tcp_nodelay), value: 1)
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(ConnectionDeadlineHandler(
                             idleTimeout: configuration.idleTimeout, requestTimeout: configuration.requestTimeout))

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PipelineConfig
 import ServiceLifecycle
+import Support
 import Synchronization
 import Systemd
 
@@ -93,12 +94,18 @@ public final class ObservabilityService: Service {
                                 router: router, logger: logger, onBound: onBound)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sampleThroughput() }
-            do {
-                try await server.run()
-            } catch {
-                logger.error("metrics.listen \(listen): \(error); /metrics, /healthz and /readyz are off, the pipeline runs on",
-                             metadata: ["pinpipe.metrics_listen": "\(listen)"])
-                try? await gracefulShutdown()
+            // The listener failing (the port taken, a socket refused) never stops the pipeline: log it, try again.
+            var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                do {
+                    try await server.run()
+                    break
+                } catch {
+                    let wait = backoff.next()
+                    logger.error("metrics.listen \(listen): \(error); /metrics, /healthz and /readyz are off, the pipeline runs on; listening again in \(wait)",
+                                 metadata: ["pinpipe.metrics_listen": "\(listen)"])
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                }
             }
             group.cancelAll()
         }
