@@ -100,7 +100,7 @@ let package = Package(
         ]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "Support", "TestSupport", log,
+            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "Support", "TestSupport", "HTTPServer", log,
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
