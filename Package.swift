@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Floor 0: module maps over the native libraries (found through pkg-config).
@@ -42,19 +44,31 @@ let package = Package(
         .target(name: "SampleData", dependencies: []),
         .target(name: "Gzip", dependencies: ["CZlib"]),
         .target(name: "CChecksum"),
+        // A small HTTP/1.1 server on swift-nio for the loopback endpoints (/metrics, /healthz, /readyz, later ingest).
+        .target(name: "HTTPServer", dependencies: [
+            log,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
 
         // Floor 2: configuration and the pipeline.
         .target(name: "PipelineConfig", dependencies: ["YAML", "Support"]),
         .target(name: "Pipeline", dependencies: [
-            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", "Support", log,
+            "Kafka", "Postgres", "S3", "Systemd", "PipelineConfig", "SampleData", "Gzip", "Support", "HTTPServer", log,
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
 
         // Floor 3: the executable (commands and wiring only).
         .executableTarget(name: "pinpipe", dependencies: [
-            "Pipeline", "PipelineConfig", "Kafka", "Postgres", "S3", "Systemd", "SampleData", "YAML", log,
+            "Pipeline", "PipelineConfig", "Kafka", "Postgres", "S3", "Systemd", "SampleData", "YAML", "HTTPServer", log,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -76,11 +90,22 @@ let package = Package(
         ]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Support", "TestSupport", log]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "HTTPServerTests", dependencies: [
+            "HTTPServer", "TestSupport", log,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "Support", "TestSupport", log,
+            "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "Support", "TestSupport", "HTTPServer", log,
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
     ]
 )

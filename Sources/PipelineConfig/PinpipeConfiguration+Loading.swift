@@ -57,6 +57,20 @@ extension PinpipeConfiguration {
         config.health.staleAfter = try health.duration("stale_after")
         try health.finish()
 
+        var metrics = try reader.section("metrics")
+        if metrics.has("listen") {
+            if let text = try metrics.string("listen") {
+                guard let address = MetricsConfiguration.Address(parsing: text) else {
+                    throw metrics.error(.invalidValue, "listen", at: metrics.node("listen"),
+                                        "\"\(text)\" is not host:port (for example 127.0.0.1:9464 or [::1]:9464; null turns the endpoint off)")
+                }
+                config.metrics.listen = address
+            } else {
+                config.metrics.listen = nil
+            }
+        }
+        try metrics.finish()
+
         var source = try reader.section("source")
         config.source = try decodeSource(&source)
         try source.finish()

@@ -27,6 +27,8 @@ extension PinpipeConfiguration {
         line(0, "health")
         line(1, "status_interval", ValueParsers.format(health.statusInterval))
         line(1, "stale_after", health.staleAfter.map(ValueParsers.format) ?? "null  # = the systemd watchdog interval")
+        line(0, "metrics")
+        line(1, "listen", metrics.listen.map { quote($0.description) } ?? "null  # off")
         line(0, "source")
         line(1, "mode", source.mode.rawValue)
         line(1, "credentials_file", source.credentialsFile.map(quote) ?? "null  # = $CREDENTIALS_DIRECTORY/db_creds.yaml")

@@ -15,19 +15,21 @@ public struct PinpipeConfiguration: Sendable, Equatable {
     public var stateDirectory: String
     public var logging: LoggingConfiguration
     public var health: HealthConfiguration
+    public var metrics: MetricsConfiguration
     public var source: SourceConfiguration
     public var kafka: KafkaSettings
     public var s3: S3SinkSettings
 
     public init(file: String = "<defaults>", roles: Set<Role> = [.produce, .sink],
                 stateDirectory: String = "/var/lib/pinpipe", logging: LoggingConfiguration = .init(),
-                health: HealthConfiguration = .init(), source: SourceConfiguration = .init(),
+                health: HealthConfiguration = .init(), metrics: MetricsConfiguration = .init(), source: SourceConfiguration = .init(),
                 kafka: KafkaSettings = .init(), s3: S3SinkSettings = .init()) {
         self.file = file
         self.roles = roles
         self.stateDirectory = stateDirectory
         self.logging = logging
         self.health = health
+        self.metrics = metrics
         self.source = source
         self.kafka = kafka
         self.s3 = s3

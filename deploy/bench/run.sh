@@ -33,6 +33,8 @@
 # pinpipe-eos is pinpipe with kafka.exactly_once, pinpipe-eos-<N> the same with transactions of N rows, both
 # checked by a read_committed count and run only when named here; pinpipe is then exactly_once: false),
 # BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 50000 / 1s).
+# Either list also takes pinpipe-metrics: pinpipe with its metrics listener on and scraped every second (pinpipe's
+# own contenders run with metrics.listen null), for the overhead of the metrics (deploy/monitoring/README.md).
 set -euo pipefail
 
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -189,7 +191,7 @@ pinpipe_config() {
     PINPIPE_CONFIG_EXACTLY_ONCE="${EXACTLY_ONCE:-false}" PINPIPE_CONFIG_TXN_MAX_RECORDS="${BENCH_TXN_MAX_RECORDS:-50000}" \
     PINPIPE_CONFIG_TXN_MAX_INTERVAL="${BENCH_TXN_MAX_INTERVAL:-1s}" \
     PINPIPE_CONFIG_STATE_DIR="$WORK/state/$(basename "$file" .yaml)" PINPIPE_CONFIG_MAX_RECORDS=10000 \
-    PINPIPE_CONFIG_MAX_AGE=1h PINPIPE_CONFIG_FETCH_SIZE="$FETCH" \
+    PINPIPE_CONFIG_MAX_AGE=1h PINPIPE_CONFIG_FETCH_SIZE="$FETCH" PINPIPE_CONFIG_METRICS_LISTEN="${METRICS_LISTEN:-null}" \
     "$REPO/deploy/dev/pinpipe-stack-config.sh" "$prefix" snapshot >"$file.gen"
   awk -v boot="$BOOT" -v bucket="$BUCKET" -v s3prefix="$s3prefix" \
       -v inflight="${BENCH_MAX_IN_FLIGHT:-}" -v props="${BENCH_PRODUCER_PROPERTIES:-}" '
@@ -210,6 +212,15 @@ pinpipe_config() {
 printf 'phase\tcontender\trep\trecords\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\tbroker_cpu_s\tpg_cpu_s\tweed_cpu_s\tsys_busy_s\tload1\tcheck\n' >"$TSV"
 M_ROW=""
 M_RC=0
+METRICS_PORT="${BENCH_METRICS_PORT:-19464}"
+SCRAPER=""
+# While pinpipe runs, a scraper reads its /metrics every second, as Prometheus would (with the listener off, the
+# connection is refused at once: the same scraper runs for both, so only pinpipe's side differs).
+scrape_start() {
+  (while sleep 1; do curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$METRICS_PORT/metrics" || true; done) &
+  SCRAPER=$!
+}
+scrape_stop() { kill "$SCRAPER" 2>/dev/null || true; wait "$SCRAPER" 2>/dev/null || true; }
 # measure PHASE CONTENDER REP RECORDS COMMAND...: runs COMMAND under /usr/bin/time -v (stdout+stderr to its log).
 measure() {
   local phase="$1" contender="$2" rep="$3" records="$4"; shift 4
@@ -277,13 +288,17 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     esac
     broker_start $(topics_of "$topic_prefix")
     case "$contender" in
-      pinpipe | pinpipe-small | pinpipe-eos | pinpipe-eos-*)
+      pinpipe | pinpipe-small | pinpipe-eos | pinpipe-eos-* | pinpipe-metrics)
         cfg="$WORK/config/produce-$contender-$rep.yaml"
         txn_records="${BENCH_TXN_MAX_RECORDS:-50000}"
         [[ "$contender" == pinpipe-eos-* ]] && txn_records="${contender#pinpipe-eos-}"
+        listen=null
+        [[ "$contender" == pinpipe-metrics ]] && listen="127.0.0.1:$METRICS_PORT"
         EXACTLY_ONCE="$([[ "$contender" == pinpipe-eos* ]] && echo true || echo false)" BENCH_TXN_MAX_RECORDS="$txn_records" \
-          pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
-        measure produce "$contender" "$rep" $((3 * rows)) "$PINPIPE" run --config "$cfg" --once --from-scratch ;;
+          METRICS_LISTEN="$listen" pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
+        scrape_start
+        measure produce "$contender" "$rep" $((3 * rows)) "$PINPIPE" run --config "$cfg" --once --from-scratch
+        scrape_stop ;;
       psql-kcat)
         measure produce "$contender" "$rep" $((3 * rows)) "$HERE/peers/psql-kcat.sh" "$BOOT" "$topic_prefix" "$suffix" ;;
       python)
@@ -335,10 +350,14 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     group="bench-$RUN_ID-$contender-$rep"
     s3prefix="$RUN_ID/$contender-$rep"
     case "$contender" in
-      pinpipe | pinpipe-small)
+      pinpipe | pinpipe-small | pinpipe-metrics)
         cfg="$WORK/config/sink-$contender-$rep.yaml"
-        pinpipe_config "$cfg" sink "$topic_prefix" _bench "$group" "$s3prefix"
+        listen=null
+        [[ "$contender" == pinpipe-metrics ]] && listen="127.0.0.1:$METRICS_PORT"
+        METRICS_LISTEN="$listen" pinpipe_config "$cfg" sink "$topic_prefix" _bench "$group" "$s3prefix"
+        scrape_start
         measure sink "$contender" "$rep" "$records" "$PINPIPE" run --config "$cfg" --once
+        scrape_stop
         check="$(sink_check "$topic_prefix" "$group" "$records" "$s3prefix")" ;;
       kcat)
         measure sink "$contender" "$rep" "$records" bash -c 'exec kcat -C -q -e -G "$0" -b "$1" -X auto.offset.reset=earliest "${@:2}" >/dev/null' \

@@ -12,7 +12,8 @@
 # transactions but shows aborted records to read_committed readers, see deploy/bench/build-broker.sh),
 # PINPIPE_CONFIG_TXN_MAX_RECORDS (default 50000),
 # PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000),
-# PINPIPE_CONFIG_EMULATE (source.emulate as a YAML flow map, e.g. "{seed: 100, rate: 50, limit: 6}").
+# PINPIPE_CONFIG_EMULATE (source.emulate as a YAML flow map, e.g. "{seed: 100, rate: 50, limit: 6}"),
+# PINPIPE_CONFIG_METRICS_LISTEN (metrics.listen, e.g. 127.0.0.1:19464; default null: tests run many pinpipes at once).
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
@@ -31,6 +32,8 @@ logging:
   level: ${PINPIPE_CONFIG_LOG_LEVEL:-info}
 health:
   status_interval: 2s
+metrics:
+  listen: ${PINPIPE_CONFIG_METRICS_LISTEN:-null}
 source:
   mode: $mode
   credentials_file: "${PINPIPE_CONFIG_CREDENTIALS:-$PINPIPE_DB_CREDS}"

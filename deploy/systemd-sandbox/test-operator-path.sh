@@ -42,6 +42,7 @@ name=oppath-$$
 trap 'SDSANDBOX_KEEP_LOGS=${KEEP:-0} "$SB" stop "$name" >/dev/null 2>&1; rm -rf "$work"' EXIT
 run_id=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 prefix="oppath$run_id"
+metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # --- configuration for the stack, as an operator writes it for an installed service: the database credentials
 # come through LoadCredential= ($CREDENTIALS_DIRECTORY) and the state lives in StateDirectory=.
@@ -53,6 +54,8 @@ logging:
   output: auto
 health:
   status_interval: 2s
+metrics:
+  listen: 127.0.0.1:$metrics_port
 source:
   mode: snapshot
 kafka:
@@ -112,6 +115,19 @@ status_out=$(X systemctl status --no-pager pinpipe)
 check "systemctl status shows the STATUS text" grep -q 'Status: "' <<<"$status_out"
 grep 'Status: "' <<<"$status_out" | sed 's/^ */  /'
 check "watchdog configured (WatchdogUSec=30s)" test "$(X systemctl show -P WatchdogUSec pinpipe)" = 30s
+# --- the metrics listener inside the hardened unit: /healthz judges by the watchdog's own interval
+healthz=$(python3 -c 'import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
+except Exception as error:
+    print(error)' "http://127.0.0.1:$metrics_port/healthz")
+echo "  /healthz: $healthz"
+check "/healthz 200 with the watchdog's threshold (30 s)" grep -q '"status":"ok","hung":\[\],"stale_after_seconds":30' <<<"$healthz"
+status_cli=$("$binary" status --config "$work/pinpipe.yaml" 2>&1) && src=0 || src=$?
+head -n 3 <<<"$status_cli" | sed 's/^/  /'
+check "pinpipe status exits 0" test "$src" -eq 0
+check "pinpipe status: ready, watchdog OK" grep -q 'ready, watchdog OK' <<<"$status_cli"
+[[ $src -eq 0 ]] || X journalctl -u pinpipe --no-pager -o cat | grep -iE 'http|metrics|listen' | tail -n 5 | sed 's/^/  journal: /'
 
 # --- the journal: native structured entries, no secrets
 X journalctl -u pinpipe -o json --no-pager >"$work/journal.json"

@@ -61,11 +61,14 @@ public final class PipelineRuntime: Service {
             // Revocations travel to the sink through the channel, behind the records (see SinkRevocation).
             consumerConfiguration.deferRevocations = true
             let log = logger
+            let stats = stats
             consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger) { event in
                 switch event {
                 case .assigned(let partitions):
+                    stats.recordRebalance(.assigned)
                     log.info("Partitions assigned", metadata: ["partitions": "\(partitions.map(\.description))"])
                 case .revoked(let partitions):
+                    stats.recordRebalance(.revoked)
                     epoch.advance()
                     log.info("Partitions revoked", metadata: ["partitions": "\(partitions.map(\.description))"])
                 }
@@ -174,9 +177,9 @@ extension PipelineRuntime {
     /// The drain may need longer than TimeoutStopSec: keep extending it while it makes progress.
     func extendTimeoutWhileDraining() async {
         await shutdown.wait()
-        var last = -1
+        var last = -1.0
         while !Task.isCancelled {
-            let progress = stats.uploadedRecords.load(ordering: .relaxed) + stats.acknowledged.load(ordering: .relaxed)
+            let progress = stats.drainProgress
             if progress != last {
                 SystemdNotifier.notify([.extendTimeout(.seconds(30))])
                 last = progress

@@ -138,7 +138,7 @@ public final class S3Sink: Sendable {
             defer { start = end }
             let partition = batch.topicPartition(at: start)
             if let revoked = stale[partition], input.epoch < revoked { continue }
-            context.stats.consumed.add(end - start, ordering: .relaxed)
+            context.stats.recordConsumed(end - start, topic: partition.topic)
             var deadLetters: [Int: DeadLetter] = [:]
             for index in start..<end {
                 if let problem = batch.withValue(at: index, JSONValidator.problem(in:)) {

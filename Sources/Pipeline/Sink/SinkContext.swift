@@ -32,7 +32,13 @@ final class SinkContext: Sendable {
         self.logger = logger
         self.hooks = hooks
         self.onFatal = onFatal
-        self.budget = SinkMemoryBudget(limit: settings.memoryLimit)
+        let budget = SinkMemoryBudget(limit: settings.memoryLimit)
+        self.budget = budget
+        stats.gauge(MetricName.memoryLimit).record(settings.memoryLimit)
+        stats.observe("sink.memory") { [stats] in
+            let usage = budget.usage
+            stats.gauge(MetricName.memory).record(usage.open + usage.sealed)
+        }
     }
 
     var fatalError: (any Error)? { fatal.withLock { $0 } }
@@ -106,16 +112,18 @@ final class SinkContext: Sendable {
             // First the records that are not valid JSON (one object for the batch, same start offset), so that
             // the commit after the data object never passes a record that is stored nowhere.
             let letters = DeadLetterBatch(partition: partition, startOffset: batch.startOffset, letters: batch.deadLetters)
-            let stored = await retryingOutages("dead-letter write", metadata: metadata, isRevoked: isRevoked) {
+            let stored = await retryingOutages("dead-letter write", cause: "dead_letter_write", operation: "dead_letter",
+                                               metadata: metadata, isRevoked: isRevoked) {
                 try await self.deadLetter.write(letters)
             }
             guard stored else { return false }
-            stats.deadLetters.add(batch.deadLetters.count, ordering: .relaxed)
+            stats.recordDeadLetters(batch.deadLetters.map(\.reason), topic: partition.topic)
             logger.warning("\(batch.deadLetters.count) records are not valid JSON; stored at the dead-letter location",
                            metadata: metadata.merging([LogKey.reason: "\(batch.deadLetters[0].reason)",
                                                        LogKey.offset: "\(batch.deadLetters[0].offset)"]) { $1 })
         }
-        let uploaded = await retryingOutages("S3 upload", metadata: metadata, isRevoked: isRevoked) {
+        let uploaded = await retryingOutages("S3 upload", cause: "s3_put", operation: "put", metadata: metadata,
+                                             isRevoked: isRevoked) {
             try await self.objectStore.put(key: key, body: body, contentEncoding: self.settings.gzip ? "gzip" : nil,
                                            metadata: Self.metadata(batch, coversFrom: coversFrom))
         }
@@ -139,14 +147,15 @@ final class SinkContext: Sendable {
                     return false
                 }
                 let wait = backoff.next()
+                stats.recordRetry(cause: "offset_commit")
                 logger.warning("Offset commit failed; retrying in \(wait)", metadata: metadata.merging(
                     [LogKey.error: "\(error)"]) { $1 })
                 try? await Task.sleep(for: wait)
                 if Task.isCancelled { return false }
             }
         }
-        stats.uploadedRecords.add(batch.recordCount, ordering: .relaxed)
-        stats.objects.add(1, ordering: .relaxed)
+        stats.recordUpload(topic: partition.topic, records: batch.recordCount, bytes: body.readableBytes,
+                           reason: batch.reason.rawValue)
         metadata[LogKey.records] = "\(batch.recordCount)"
         metadata[LogKey.reason] = "\(batch.reason.rawValue)"
         metadata["s3.upload_ms"] = "\(Self.milliseconds(commitStarted - uploadStarted))"
@@ -158,12 +167,15 @@ final class SinkContext: Sendable {
     /// Runs `body` until it succeeds (true), or the partition is revoked, a fatal error was recorded, the task is
     /// cancelled or `body` failed for good (false, the failure recorded). Outages are retried with backoff and
     /// shown in STATUS.
-    func retryingOutages(_ what: String, metadata: Logger.Metadata, isRevoked: @Sendable () -> Bool,
-                         _ body: () async throws -> Void) async -> Bool {
+    /// `cause` labels its retries and `operation` times each attempt (bounded label values).
+    func retryingOutages(_ what: String, cause: String, operation: String, metadata: Logger.Metadata,
+                         isRevoked: @Sendable () -> Bool, _ body: () async throws -> Void) async -> Bool {
         var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
         while true {
             if isRevoked() || fatalError != nil { return false }
             do {
+                let started = ContinuousClock.now
+                defer { stats.recordS3Request(operation, duration: ContinuousClock.now - started) }
                 try await body()
                 if backoff.attempt > 0 { stats.setOutage(nil) }
                 return true
@@ -173,6 +185,7 @@ final class SinkContext: Sendable {
                     return false
                 }
                 let wait = backoff.next()
+                stats.recordRetry(cause: cause)
                 stats.setOutage("S3: \(error)")
                 stats.recordError("\(error)")
                 logger.warning("\(what) failed; retrying in \(wait)", metadata: metadata.merging(

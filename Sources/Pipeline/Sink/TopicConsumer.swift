@@ -78,6 +78,7 @@ public final class TopicConsumer: Sendable {
                 if !room,
                    !shutdown.isTriggered {
                     paused = pauseAll()
+                    stats.setPausedPartitions(paused.count)
                 }
                 continue
             }
@@ -99,6 +100,7 @@ public final class TopicConsumer: Sendable {
                 try? consumer.resume(paused)
                 logger.debug("Sink caught up; partitions resumed", metadata: ["partitions": "\(paused.count)"])
                 paused = []
+                stats.setPausedPartitions(0)
             }
             let records = try await consumer.pollRecords(timeout: .milliseconds(200))
             let current = epoch.current
@@ -109,12 +111,12 @@ public final class TopicConsumer: Sendable {
             if ContinuousClock.now - lastLagReport > .seconds(2) {
                 lastLagReport = .now
                 let lag = consumer.lag()
-                stats.setLag(lag.isEmpty ? nil : lag.values.reduce(0, +))
+                stats.setLag(lag.map { (topic: $0.key.topic, partition: $0.key.partition, lag: $0.value) })
             }
             if records.isEmpty {
                 idlePolls += 1
                 if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), await caughtUp(handedOver) {
-                    stats.setLag(0)
+                    stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
                     break
                 }
                 continue
@@ -139,7 +141,7 @@ public final class TopicConsumer: Sendable {
                 if lag.count == consumer.assignment().count, lag.values.allSatisfy({ $0 <= 0 }),
                    await caughtUp(handedOver) {
                     // Every record is handed over: the last periodic lag figure is stale.
-                    stats.setLag(0)
+                    stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
                     break
                 }
             }
@@ -230,7 +232,7 @@ public final class TopicConsumer: Sendable {
             if reset.offset < marks.low {
                 let loss = DataLoss(partition: reset.partition, from: reset.offset, to: marks.low - 1, detectedAt: Date(),
                                     reason: reset.reason, policy: onDataLoss)
-                stats.recordLoss(records: loss.count)
+                stats.recordLoss(records: loss.count, topic: reset.partition.topic, partition: reset.partition.partition)
                 stats.recordError("data loss in \(reset.partition.topic)[\(reset.partition.partition)]")
                 metadata[LogKey.firstOffset] = "\(loss.from)"
                 metadata[LogKey.lastOffset] = "\(loss.to)"

@@ -18,16 +18,19 @@ final class CheckpointWriter: Sendable {
     private let store: CheckpointStore
     private let snapshot: @Sendable () -> [String: Int64]
     private let onError: @Sendable (any Error) -> Void
+    private let onSaved: @Sendable ([String]) -> Void
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
     /// `snapshot` returns the keys to save (called on the writer's thread).
+    /// `onSaved` gets the tables of each saved file (for the checkpoint-age metric).
     init(store: CheckpointStore, snapshot: @escaping @Sendable () -> [String: Int64],
-         onError: @escaping @Sendable (any Error) -> Void) {
+         onError: @escaping @Sendable (any Error) -> Void, onSaved: @escaping @Sendable ([String]) -> Void = { _ in }) {
         self.store = store
         self.snapshot = snapshot
         self.onError = onError
+        self.onSaved = onSaved
         let thread = Thread { [self] in loop() }
         thread.name = "pinpipe-checkpoint"
         thread.start()
@@ -77,6 +80,7 @@ final class CheckpointWriter: Sendable {
                     try store.save(keys)
                     last = keys
                     state.withLock { $0.saves += 1 }
+                    onSaved(Array(keys.keys))
                 } catch {
                     onError(error)
                 }

@@ -100,11 +100,13 @@ extension SourceProducer {
                         if case .failure(let error) = result { self.stats.recordError("\(error)") }
                     }
                 }
-                stats.produced.add(rows.count, ordering: .relaxed)
-                stats.rowsRead.add(rows.count, ordering: .relaxed)
+                for row in rows {
+                    stats.recordRowsRead(1, table: row.table.name)
+                    stats.recordProduced(1, topic: configuration.kafka.topic(for: row.table))
+                }
                 pending = nil
                 events += 1
-                if backoff.attempt > 0 { stats.setOutage(nil); backoff.reset() }
+                if backoff.attempt > 0 { stats.setOutage(nil); stats.recordDatabaseReconnect(); backoff.reset() }
             } catch let error as PostgresError where error.isRetriable {
                 connection = nil
                 let wait = backoff.next()

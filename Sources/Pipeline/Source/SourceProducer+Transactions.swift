@@ -52,7 +52,8 @@ extension SourceProducer {
             settings: TransactionLimits(maxRecords: kafka.transaction.maxRecords,
                                         maxInterval: kafka.transaction.maxInterval),
             committed: positions, liveness: liveness, logger: logger,
-            onCommit: { committed in
+            onCommit: { [stats] committed in
+                stats.recordCheckpoint(tables: committed.keys)
                 committedKeys.withLock { $0 = fileKeys(committed) }
                 writer.markDirty()
             },

@@ -44,6 +44,9 @@ public final class SourceProducer: Sendable {
     public func run() async throws {
         liveness.register()
         defer { liveness.unregister() }
+        stats.observe("source.in_flight") { [producer, stats] in
+            stats.gauge(MetricName.inFlight).record(producer.inFlight)
+        }
         let started = ContinuousClock.now
         switch source.mode {
         case .emulate:
@@ -83,7 +86,7 @@ public final class SourceProducer: Sendable {
         }, onError: { [logger, stats] error in
             logger.error("Cannot save checkpoint: \(error)")
             stats.recordError("\(error)")
-        })
+        }, onSaved: { [stats] tables in stats.recordCheckpoint(tables: tables) })
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for table in source.tables {
@@ -148,6 +151,7 @@ public final class SourceProducer: Sendable {
                 if backoff.attempt > 0 {
                     logger.info("PostgreSQL reachable again; continuing", metadata: metadata)
                     stats.setOutage(nil)
+                    stats.recordDatabaseReconnect()
                     backoff.reset()
                 }
                 let after = progress.lastDispatched
@@ -194,8 +198,8 @@ public final class SourceProducer: Sendable {
                         }
                         rows += 1
                     }
-                    stats.rowsRead.add(batch.count, ordering: .relaxed)
-                    stats.produced.add(batch.count, ordering: .relaxed)
+                    stats.recordRowsRead(batch.count, table: table.name)
+                    stats.recordProduced(batch.count, topic: topic)
                     liveness.beat()
                     await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
                     if let failure = progress.takeFailure() { throw failure }
@@ -253,9 +257,9 @@ public final class SourceProducer: Sendable {
                     onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
         async throws(KafkaError)
     {
-        let stats = stats
+        let acknowledged = stats.acknowledgedCounter(topic: topic)
         let callback: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
-            if case .success = result { stats.acknowledged.add(1, ordering: .relaxed) }
+            if case .success = result { acknowledged.increment() }
             onDelivery(result)
         }
         if producer.isWindowFull {

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
+import Kafka
 import Logging
 import Pipeline
 import PipelineConfig
+import Postgres
 import ServiceLifecycle
+import Synchronization
 
 /// `pinpipe run`: the daemon (what systemd starts).
 struct RunCommand: AsyncParsableCommand {
@@ -29,10 +32,21 @@ struct RunCommand: AsyncParsableCommand {
             try CheckpointStore(stateDirectory: configuration.stateDirectory, topicPrefix: configuration.kafka.topicPrefix)
                 .remove()
         }
+        let observabilityBox = Mutex<ObservabilityService?>(nil)
         let runtime = PipelineRuntime(configuration: configuration, environment: ProcessInfo.processInfo.environment,
-                                      once: once, logger: logger)
+                                      once: once, logger: logger,
+                                      onReady: { observabilityBox.withLock { $0 }?.markReady() })
+        let observability = ObservabilityService(
+            listen: configuration.metrics.listen, stats: runtime.pipelineStats, heartbeats: runtime.actorHeartbeats,
+            staleAfter: runtime.staleThreshold, isDraining: { [runtime] in runtime.isDraining },
+            buildInfo: [("version", Pinpipe.version), ("librdkafka", KafkaLibrary.version),
+                        ("libpq", "\(PostgresLibrary.version)")],
+            logger: logger)
+        observabilityBox.withLock { $0 = observability }
         let group = ServiceGroup(configuration: .init(
             services: [
+                // First, so it stops last: /metrics and /healthz stay up through the drain.
+                .init(service: observability, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                 .init(service: ReloadService(configFile: config, logger: logger), successTerminationBehavior: .ignore),
                 .init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
