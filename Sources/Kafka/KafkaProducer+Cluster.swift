@@ -15,8 +15,11 @@ extension KafkaProducer {
             let deadline = ContinuousClock.now + timeout
             var metadata: UnsafePointer<rd_kafka_metadata>?
             var err = RD_KAFKA_RESP_ERR__TIMED_OUT
+            var wait = Duration.milliseconds(250)  // doubling up to 4 s, so a slow cluster still answers in time
             while true {
-                err = rd_kafka_metadata(rk.pointer, 0, nil, &metadata, 500)
+                let remaining = max(Duration.milliseconds(1), deadline - ContinuousClock.now)
+                err = rd_kafka_metadata(rk.pointer, 0, nil, &metadata, min(wait, remaining).librdkafkaMilliseconds)
+                wait = min(wait * 2, .seconds(4))
                 if err == RD_KAFKA_RESP_ERR_NO_ERROR { break }
                 if let last = context.lastError, last.code == .authentication {
                     return .failure(KafkaError(

@@ -28,7 +28,7 @@ PORT = int(os.environ.get("PINPIPE_TANSU_PORT", "19092"))
 BOOTSTRAP = f"127.0.0.1:{PORT}"
 TABLES = {"pin": ("pinterest_data", "index"), "geo": ("geolocation_data", "ind"), "user": ("user_data", "ind")}
 RUN = uuid.uuid4().hex[:8]
-USER, PASSWORD, WRONG = "pinpipe", f"right-{uuid.uuid4().hex[:12]}", f"wrong-{uuid.uuid4().hex[:12]}"
+USER, WRONG = "pinpipe", f"wrong-{uuid.uuid4().hex[:12]}"
 
 
 def stack_env():
@@ -211,8 +211,13 @@ def snapshot():
     counts = partition_counts(prefix)
     check(counts == {"pin": 3, "geo": 3, "user": 3}, f"partitions per topic {counts} (configured 3)")
     records, objects = check_bucket(prefix)
-    global STARTUP_LINE
+    probe = subprocess.run([PINPIPE, "check-config", "--config", config(prefix), "--probe-kafka"], env=PINPIPE_ENV,
+                           capture_output=True, text=True, timeout=60)
+    check(probe.returncode == 0 and f"pinpipe-tansu-{RUN}" in probe.stdout,
+          f"check-config --probe-kafka failed:\n{probe.stdout[-800:]}{probe.stderr[-800:]}")
+    global STARTUP_LINE, PROBE
     STARTUP_LINE = connected.group(0)
+    PROBE = [l for l in probe.stdout.splitlines() if l.startswith("# kafka")]
     return f"librdkafka {version.group(1)}, {records} records in {objects} objects, verify {verify(config(prefix))}, partitions {counts}"
 
 
@@ -253,7 +258,7 @@ def rebalance():
     texts = [open(log.name).read() for log in logs]
     check(len(procs) == 2, "the second sink did not start")
     check("Partitions revoked" in texts[0], "sink 1 never gave partitions back (no rebalance)")
-    assigned2 = re.findall(r"Partitions assigned.*partitions=\[([^\]]*)\]", texts[1])
+    assigned2 = re.findall(r'Partitions assigned partitions="\[(.*?)\]"', texts[1])
     check(any(a.strip() for a in assigned2), "sink 2 was never assigned a partition")
     records, objects = check_bucket(prefix)
     return (f"sink 2 joined after {at_join} objects, took [{assigned2[-1]}]; {records} records in {objects} objects, "
@@ -266,12 +271,13 @@ def restart():
     log_path = os.path.join(WORK, f"{prefix}-run.log")
     with open(log_path, "w") as log:
         proc = start(config(prefix, max_records=500), "--once", log=log)
+        # Stop the broker as soon as pinpipe is ready: the source is producing, the sink joining its group.
         deadline = time.monotonic() + 60
-        while object_count(prefix) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        before = object_count(prefix)
+        while "pinpipe ready" not in open(log_path).read() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
         check(proc.poll() is None, f"pinpipe finished before the restart (log {log_path})")
         broker("stop")
+        before = object_count(prefix)
         time.sleep(3)
         broker("start")
         try:
@@ -281,10 +287,11 @@ def restart():
             raise Failed(f"pinpipe did not finish within 240 s after the restart (log {log_path})")
     check(rc == 0, f"pinpipe exited {rc} (log {log_path})")
     text = open(log_path).read()
-    outage = "Connection refused" in text or "Disconnected" in text or "brokers are down" in text or "transport" in text.lower()
+    outage = [l for l in text.splitlines() if "librdkafka client error" in l or "Connection refused" in l]
     check(outage, "pinpipe's log shows no sign of the broker going away")
     records, objects = check_bucket(prefix)
-    return f"stopped after {before} objects, back 3 s later; {records} records in {objects} objects; verify {verify(config(prefix))}"
+    return (f"stopped at 'pinpipe ready' ({before} objects stored), back 3 s later, {len(outage)} client errors logged; "
+            f"{records} records in {objects} objects; verify {verify(config(prefix))}")
 
 
 def tansu_log_size():
@@ -292,16 +299,16 @@ def tansu_log_size():
     return os.path.getsize(path) if os.path.exists(path) else 0
 
 
-@scenario("SASL SCRAM-SHA-512: wrong password, then the right one")
+@scenario("SASL SCRAM-SHA-512 refused by a broker that requires SASL")
 def sasl():
-    broker("stop")
-    broker("start")
-    broker("add-user", USER, PASSWORD, "scram512")
+    """Tansu 0.6.0 checks SASL only with --authentication, and then refuses AlterUserScramCredentials before a
+    client authenticated, while users made on a broker without it do not survive the restart (README): so the
+    refusal is what can be shown here, not a successful login."""
     broker("stop")
     broker("start", "--auth")
-    wrong, right = secret_file("wrong_password", WRONG), secret_file("kafka_password", PASSWORD)
+    wrong = secret_file("wrong_password", WRONG)
     prefix = f"ts{RUN}d"
-    # No credentials: Tansu must refuse a client that does not authenticate at all.
+    # A client that does not authenticate at all must be refused.
     unauthenticated = subprocess.run([PINPIPE, "check-config", "--config", config(prefix), "--probe-kafka"],
                                      env=PINPIPE_ENV, capture_output=True, text=True, timeout=60)
     check(unauthenticated.returncode != 0, "an unauthenticated client was let in")
@@ -313,26 +320,19 @@ def sasl():
     text = out.stdout + out.stderr
     check(out.returncode != 0, "pinpipe ran with a wrong password")
     check("SCRAM-SHA-512" in text and "refused" in text, f"the error does not name the mechanism:\n{text[-1500:]}")
-    check(WRONG not in text and PASSWORD not in text, "a password appears in pinpipe's output")
+    check(WRONG not in text, "the password appears in pinpipe's output")
     with open(os.path.join(DEV, "tansu", str(PORT), "log"), "rb") as f:
         f.seek(log_before)
         broker_lines = f.read().decode(errors="replace")
-    attempts = len(re.findall(r"(?i)sasl|authenticat", broker_lines))
-    check(WRONG not in broker_lines, "the wrong password appears in the broker's log")
-    check(elapsed < 60, f"the wrong password took {elapsed:.0f} s to fail")
-    error_line = next((l for l in text.splitlines() if "refused" in l), "")
-    probe = subprocess.run([PINPIPE, "check-config", "--config", config(prefix, auth=scram(right)), "--probe-kafka"],
-                           env=PINPIPE_ENV, capture_output=True, text=True, timeout=60)
-    check(probe.returncode == 0 and f"pinpipe-tansu-{RUN}" in probe.stdout,
-          f"check-config --probe-kafka with the right password failed:\n{probe.stdout[-800:]}{probe.stderr[-800:]}")
-    cfg = config(prefix, auth=scram(right))
-    log = run_once(cfg, prefix)
-    check(PASSWORD not in log, "the password appears in pinpipe's log")
-    records, objects = check_bucket(prefix)
-    global SASL_ERROR, PROBE
-    SASL_ERROR, PROBE = error_line.strip(), [l for l in probe.stdout.splitlines() if l.startswith("# kafka")]
-    return (f"wrong: exit {out.returncode} after {elapsed:.1f} s, {attempts} auth-related broker log lines; "
-            f"right: {records} records in {objects} objects, verify {verify(cfg)}")
+    check(WRONG not in broker_lines, "the password appears in the broker's log")
+    attempts = text.count("SASL authentication error")
+    check(elapsed < 30, f"the wrong password took {elapsed:.0f} s to fail")
+    check(attempts <= 20, f"{attempts} authentication attempts: a retry storm")
+    error_line = next((l for l in text.splitlines() if "refused pinpipe's SASL" in l), "")
+    global SASL_ERROR
+    SASL_ERROR = error_line.strip()
+    return (f"no credentials: refused; wrong password: exit {out.returncode} after {elapsed:.1f} s, "
+            f"{attempts} authentication attempt(s) logged, password in no log")
 
 
 STARTUP_LINE = SASL_ERROR = ""
