@@ -51,6 +51,8 @@ enum RDKafkaConfiguration {
                 guard let rk, let opaque else { return }
                 Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue().refreshOAuthBearerToken(rk)
             }
+            // A SASL queue of its own, served by librdkafka's background thread (enabled after rd_kafka_new).
+            rd_kafka_conf_enable_sasl_queue(conf, 1)
         }
         configure(conf)
         var errstr = [CChar](repeating: 0, count: 512)
