@@ -87,8 +87,9 @@ def expected_keys():
 EXPECTED = expected_keys()
 
 
-def config(prefix, roles="produce, sink", auth=None, max_records=2000, group=None):
+def config(prefix, roles="produce, sink", auth=None, max_records=2000, group=None, exactly_once=False):
     env = dict(os.environ, PINPIPE_CONFIG_ROLES=roles, PINPIPE_CONFIG_STATE_DIR=os.path.join(WORK, "state", prefix),
+               PINPIPE_CONFIG_EXACTLY_ONCE="true" if exactly_once else "false",
                PINPIPE_CONFIG_MAX_RECORDS=str(max_records), PINPIPE_CONFIG_MAX_AGE="1s",
                PINPIPE_CONFIG_GROUP=group or f"pinpipe-{prefix}")
     text = subprocess.run([os.path.join(REPO, "deploy/dev/pinpipe-stack-config.sh"), prefix, "snapshot"], env=env,
@@ -200,16 +201,18 @@ def scenario(name):
     return wrap
 
 
-@scenario("snapshot to S3, verify, 3 partitions by CreateTopics")
+@scenario("snapshot to S3 (exactly once: transactions), verify, 3 partitions by CreateTopics")
 def snapshot():
     prefix = f"ts{RUN}a"
-    log = run_once(config(prefix), prefix)
+    log = run_once(config(prefix, exactly_once=True), prefix)
     version = re.search(r"librdkafka[=: \"]+(\d+\.\d+\.\d+)", log)
     check(version and version.group(1).startswith("2.16"), f"startup log names librdkafka {version and version.group(1)}")
     connected = re.search(r"Kafka connected.*", log)
     check(connected and f"pinpipe-tansu-{RUN}" in connected.group(0), "startup log lacks the cluster id")
     counts = partition_counts(prefix)
     check(counts == {"pin": 3, "geo": 3, "user": 3}, f"partitions per topic {counts} (configured 3)")
+    commits = re.search(r"Exactly-once: transactions done aborts=(\d+) actor=source commits=(\d+)", log)
+    check(commits and int(commits.group(2)) > 0, "the run did not produce in transactions")
     records, objects = check_bucket(prefix)
     probe = subprocess.run([PINPIPE, "check-config", "--config", config(prefix), "--probe-kafka"], env=PINPIPE_ENV,
                            capture_output=True, text=True, timeout=60)
@@ -218,7 +221,9 @@ def snapshot():
     global STARTUP_LINE, PROBE
     STARTUP_LINE = connected.group(0)
     PROBE = [l for l in probe.stdout.splitlines() if l.startswith("# kafka")]
-    return f"librdkafka {version.group(1)}, {records} records in {objects} objects, verify {verify(config(prefix))}, partitions {counts}"
+    cfg = config(prefix, exactly_once=True)
+    return (f"librdkafka {version.group(1)}, {commits.group(2)} transactions committed, {records} records in {objects} "
+            f"objects, verify {verify(cfg)}, partitions {counts}")
 
 
 @scenario("two sinks in one group with a rebalance")
@@ -332,7 +337,7 @@ def sasl():
     global SASL_ERROR
     SASL_ERROR = error_line.strip()
     return (f"no credentials: refused; wrong password: exit {out.returncode} after {elapsed:.1f} s, "
-            f"{attempts} authentication attempt(s) logged, password in no log")
+            f"{attempts} 'SASL authentication error' log lines, password in no log")
 
 
 STARTUP_LINE = SASL_ERROR = ""
