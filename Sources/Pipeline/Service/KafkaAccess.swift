@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Kafka
 import Logging
@@ -102,23 +101,5 @@ public struct KafkaAccess: Sendable {
     public func groupInspector(logger: Logger) throws(KafkaError) -> KafkaGroupInspector {
         try KafkaGroupInspector(bootstrapServers: settings.bootstrapServers, groupID: settings.groupID,
                                 properties: consumerProperties, oauthBearer: oauthBearer, logger: logger)
-    }
-}
-
-/// The AWS credentials a section of the configuration names: static keys, or the default chain (environment,
-/// shared files with `profile`, instance profile with an optional IMDS endpoint). S3 and MSK IAM share it.
-enum AWSCredentialsSetup {
-    static func provider(
-        staticCredentials: S3SinkSettings.StaticCredentials?, profile: String?, instanceMetadataEndpoint: String?,
-        environment: [String: String], logger: Logger
-    ) -> any AWSCredentialsProvider {
-        if let fixed = staticCredentials {
-            return StaticCredentialsProvider(accessKeyID: fixed.accessKeyID, secretAccessKey: fixed.secretAccessKey,
-                                             sessionToken: fixed.sessionToken)
-        }
-        var environment = environment
-        if let instanceMetadataEndpoint { environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = instanceMetadataEndpoint }
-        return AWSCredentialChain.default(profile: profile, environment: environment, httpClient: HTTPClient.shared,
-                                          logger: logger)
     }
 }
