@@ -87,7 +87,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+        ], exclude: ["Oracle"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Support", "TestSupport", log]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "HTTPServerTests", dependencies: [

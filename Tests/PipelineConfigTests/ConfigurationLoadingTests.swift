@@ -43,9 +43,9 @@ private func loadError(_ name: String) -> ConfigError? {
 
     @Test func unknownKeyNamesFileLineColumnAndPath() {
         #expect(loadError("unknown-key.yaml")?.description
-            == "\(fixture("unknown-key.yaml")):4:3: kafka.partitons: unknown key (known keys here: bootstrap_servers, "
+            == "\(fixture("unknown-key.yaml")):4:3: kafka.partitons: unknown key (known keys here: auth, bootstrap_servers, "
             + "consumer_properties, create_topics, exactly_once, group_id, join_timeout, max_in_flight, on_data_loss, "
-            + "partitions, producer_properties, properties, replication_factor, topic_prefix, transaction, "
+            + "partitions, producer_properties, properties, replication_factor, tls, topic_prefix, transaction, "
             + "transactional_id)")
         #expect(loadError("unknown-key.yaml")?.code == .unknownKey)
     }

@@ -55,9 +55,8 @@ public final class PipelineRuntime: Service {
         let epoch = AssignmentEpoch()
         var consumer: KafkaConsumer?
         if configuration.roles.contains(.sink) {
-            var consumerConfiguration = KafkaConsumerConfiguration(
-                bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                topics: configuration.topics, properties: configuration.kafka.effectiveConsumerProperties)
+            var consumerConfiguration = dependencies.kafka.consumerConfiguration(
+                groupID: configuration.kafka.groupID, topics: configuration.topics)
             // Revocations travel to the sink through the channel, behind the records (see SinkRevocation).
             consumerConfiguration.deferRevocations = true
             let log = logger
@@ -91,7 +90,8 @@ public final class PipelineRuntime: Service {
         let extender = Task { await self.extendTimeoutWhileDraining() }
         await withTaskGroup(of: Void.self) { group in
             if let producer, configuration.roles.contains(.produce), let database = dependencies.database {
-                let source = SourceProducer(configuration: configuration, database: database, producer: producer,
+                let source = SourceProducer(configuration: configuration, kafka: dependencies.kafka,
+                                            database: database, producer: producer,
                                             stats: stats, heartbeats: heartbeats, shutdown: shutdown, hooks: hooks,
                                             once: once, logger: logger.with(actor: "source"))
                 group.addTask {

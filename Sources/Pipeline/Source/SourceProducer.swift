@@ -19,12 +19,15 @@ public final class SourceProducer: Sendable {
     let hooks: TestHooks
     let logger: Logger
     let once: Bool
+    /// How its own Kafka readers connect (the offsets topic).
+    let kafkaAccess: KafkaAccess
     static let actorName = "source"
 
-    public init(configuration: PinpipeConfiguration, database: PostgresConnectionParameters, producer: KafkaProducer,
-                stats: PipelineStats, heartbeats: Heartbeats, shutdown: ShutdownSignal, hooks: TestHooks,
-                once: Bool, logger: Logger) {
+    public init(configuration: PinpipeConfiguration, kafka: KafkaAccess? = nil, database: PostgresConnectionParameters,
+                producer: KafkaProducer, stats: PipelineStats, heartbeats: Heartbeats, shutdown: ShutdownSignal,
+                hooks: TestHooks, once: Bool, logger: Logger) {
         self.configuration = configuration
+        self.kafkaAccess = kafka ?? KafkaAccess(plain: configuration.kafka)
         self.database = database
         self.producer = producer
         self.checkpoints = CheckpointStore(stateDirectory: configuration.stateDirectory,
