@@ -128,6 +128,19 @@ extension PinpipeConfiguration {
         source.emulate.limit = try emulate.optionalInt("limit", range: 1...Int.max)
         try emulate.finish()
 
+        var cdc = try reader.section("cdc")
+        for key in ["slot", "publication"] {
+            guard let name = try cdc.string(key) else { continue }
+            guard ChangeCaptureSettings.isValidName(name) else {
+                throw cdc.error(.invalidValue, key, at: cdc.node(key),
+                               "'\(name)' is not a valid name: use lower-case letters, digits and _ (at most 63 characters)")
+            }
+            if key == "slot" { source.cdc.slot = name } else { source.cdc.publication = name }
+        }
+        source.cdc.lagWarningBytes = try cdc.int("lag_warning_bytes", default: source.cdc.lagWarningBytes, range: 1...Int.max)
+        source.cdc.tombstones = try cdc.bool("tombstones", default: source.cdc.tombstones)
+        try cdc.finish()
+
         var reconnect = try reader.section("reconnect")
         source.reconnect.initialDelay = try reconnect.duration("initial_delay", default: source.reconnect.initialDelay,
                                                                minimum: .milliseconds(10))

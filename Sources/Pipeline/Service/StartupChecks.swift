@@ -106,11 +106,7 @@ struct StartupChecks {
         var warnings: [String] = []
         let credentials = try DatabaseCredentials.load(file: path, warnings: &warnings)
         for warning in warnings { logger.warning("\(warning)") }
-        let parameters = PostgresConnectionParameters(
-            host: credentials.host, port: credentials.port, user: credentials.user, password: credentials.password,
-            database: credentials.database, sslMode: configuration.source.sslMode.rawValue,
-            sslRootCert: configuration.source.sslRootCert, connectTimeout: configuration.source.connectTimeout,
-            applicationName: "pinpipe", timeZone: configuration.source.timeZone)
+        let parameters = PostgresConnectionParameters(source: configuration.source, credentials: credentials)
         let policy = PostgresRetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
                                          maxDelay: configuration.source.reconnect.maxDelay,
                                          maxAttempts: configuration.source.reconnect.startupAttempts)
