@@ -78,6 +78,10 @@ extension PinpipeConfiguration {
         var kafka = try reader.section("kafka")
         config.kafka = try decodeKafka(&kafka)
         try kafka.finish()
+        if config.source.mode == .cdc, config.kafka.exactlyOnce, config.roles.contains(.produce) {
+            throw source.error(.invalidValue, "mode", at: source.node("mode"),
+                               "cdc delivers at least once so far (each change carries its pinpipe.lsn header, so a re-sent one can be recognised): set kafka.exactly_once: false")
+        }
 
         var s3 = try reader.section("s3")
         config.s3 = try decodeS3(&s3, required: config.roles.contains(.sink))
@@ -138,7 +142,6 @@ extension PinpipeConfiguration {
             if key == "slot" { source.cdc.slot = name } else { source.cdc.publication = name }
         }
         source.cdc.lagWarningBytes = try cdc.int("lag_warning_bytes", default: source.cdc.lagWarningBytes, range: 1...Int.max)
-        source.cdc.tombstones = try cdc.bool("tombstones", default: source.cdc.tombstones)
         try cdc.finish()
 
         var reconnect = try reader.section("reconnect")

@@ -52,7 +52,6 @@ extension PinpipeConfiguration {
         line(2, "slot", source.cdc.slot.map(quote) ?? "null  # = \(ChangeCaptureSettings.defaultName(topicPrefix: kafka.topicPrefix))")
         line(2, "publication", source.cdc.publication.map(quote) ?? "null  # = the slot's name")
         line(2, "lag_warning_bytes", "\(source.cdc.lagWarningBytes)")
-        line(2, "tombstones", "\(source.cdc.tombstones)")
         line(1, "reconnect")
         line(2, "initial_delay", ValueParsers.format(source.reconnect.initialDelay))
         line(2, "max_delay", ValueParsers.format(source.reconnect.maxDelay))

@@ -7,6 +7,9 @@ public struct SourceConfiguration: Sendable, Equatable {
         case snapshot
         /// Snapshot, then poll for rows whose key is above the checkpoint.
         case follow
+        /// Change data capture: a consistent snapshot, then every insert, update, delete and truncate from
+        /// PostgreSQL's logical replication (`pinpipe cdc setup` first).
+        case cdc
     }
 
     public var mode: Mode = .snapshot
@@ -98,8 +101,6 @@ public struct ChangeCaptureSettings: Sendable, Equatable {
     public var publication: String?
     /// Replication lag (WAL the slot holds back) above which pinpipe warns.
     public var lagWarningBytes: Int = 1 << 30
-    /// Send a tombstone (null value) after each delete record as well, for compacted topics.
-    public var tombstones = false
 
     public init() {}
 

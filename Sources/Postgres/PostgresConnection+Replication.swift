@@ -31,8 +31,11 @@ extension PostgresConnection {
     }
 
     /// Creates a logical slot for `pgoutput`; with `exportSnapshot` its consistent point comes with a snapshot.
-    public func createReplicationSlot(_ name: String, exportSnapshot: Bool) async throws(PostgresError) -> CreatedSlot {
-        let sql = "CREATE_REPLICATION_SLOT \(Self.quoteIdentifier(name)) LOGICAL pgoutput (SNAPSHOT '\(exportSnapshot ? "export" : "nothing")')"
+    /// A `temporary` slot disappears when this connection closes.
+    public func createReplicationSlot(_ name: String, exportSnapshot: Bool, temporary: Bool = false) async throws(PostgresError)
+        -> CreatedSlot
+    {
+        let sql = "CREATE_REPLICATION_SLOT \(Self.quoteIdentifier(name))\(temporary ? " TEMPORARY" : "") LOGICAL pgoutput (SNAPSHOT '\(exportSnapshot ? "export" : "nothing")')"
         let rows = try await query(sql)
         guard rows.count == 1, let point = rows.string(row: 0, column: 1).flatMap({ PostgresLSN($0) }) else {
             throw PostgresError(code: .protocolViolation, message: "CREATE_REPLICATION_SLOT answered in an unexpected shape", query: sql)

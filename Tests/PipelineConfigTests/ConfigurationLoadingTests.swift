@@ -87,9 +87,9 @@ private func loadError(_ name: String) -> ConfigError? {
         let defaults = try PinpipeConfiguration.load(yaml: base, file: "cdc.yaml")
         #expect(defaults.cdcSlot == "pinpipe_0ab3_x" && defaults.cdcPublication == "pinpipe_0ab3_x")
         let config = try PinpipeConfiguration.load(
-            yaml: base + "source:\n  cdc: {slot: s1, publication: p_1, lag_warning_bytes: 1000, tombstones: true}\n", file: "cdc.yaml")
+            yaml: base + "source:\n  cdc: {slot: s1, publication: p_1, lag_warning_bytes: 1000}\n", file: "cdc.yaml")
         #expect(config.cdcSlot == "s1" && config.cdcPublication == "p_1")
-        #expect(config.source.cdc.lagWarningBytes == 1000 && config.source.cdc.tombstones)
+        #expect(config.source.cdc.lagWarningBytes == 1000)
         let reparsed = try PinpipeConfiguration.load(yaml: config.renderEffective(), file: "rendered.yaml")
         #expect(reparsed.source.cdc == config.source.cdc)
         #expect(throws: ConfigError.self) { try PinpipeConfiguration.load(yaml: base + "source:\n  cdc: {slot: Bad-Name}\n", file: "bad.yaml") }
@@ -126,7 +126,7 @@ private func loadError(_ name: String) -> ConfigError? {
 
     @Test func invalidChoice() {
         #expect(loadError("invalid-choice.yaml")?.description
-            == "\(fixture("invalid-choice.yaml")):2:9: source.mode: \"stream\" is not one of: emulate, snapshot, follow")
+            == "\(fixture("invalid-choice.yaml")):2:9: source.mode: \"stream\" is not one of: emulate, snapshot, follow, cdc")
     }
 
     @Test func duplicateKey() {

@@ -56,6 +56,8 @@ public final class SourceProducer: Sendable {
             try await emulate(started: started)
         case .snapshot, .follow:
             try await streamTables(started: started)
+        case .cdc:
+            try await ChangeCaptureStream(source: self).run(started: started)
         }
         if !once || source.mode == .follow {
             // Idle until asked to stop, its loop still turning: a snapshot that is done is not a hung actor.
