@@ -212,16 +212,18 @@ extension ChangeCaptureStream {
                 }
                 new.values[index] = old.values[index]
             }
+            var changes: [Change] = []
+            if let old, key(state, old) != key(state, new) {
+                // The key changed: the old key's row is gone (a delete record for it), then the new key's row.
+                changes.append(Change(op: "d", state: state, key: key(state, old), value: deleted(old, state)))
+            }
             value.removeAll(keepingCapacity: true)
             state.encoder.encodeValue(new, into: &value)
-            return [Change(op: "u", state: state, key: key(state, new), value: value)]
+            changes.append(Change(op: "u", state: state, key: key(state, new), value: value))
+            return changes
         case .delete(let oid, let old, _):
             guard let state = relations[oid] else { return [] }
-            value.removeAll(keepingCapacity: true)
-            state.encoder.encodeValue(old, into: &value)
-            value.removeLast()  // "}"
-            value.append(contentsOf: Array(#","__deleted":true}"#.utf8))
-            return [Change(op: "d", state: state, key: key(state, old), value: value)]
+            return [Change(op: "d", state: state, key: key(state, old), value: deleted(old, state))]
         case .truncate(let oids, _, _):
             return oids.compactMap { oid in
                 guard let state = relations[oid] else { return nil }
@@ -232,6 +234,16 @@ extension ChangeCaptureStream {
         default:
             return []
         }
+    }
+
+    /// A delete record's value: the old row (the whole row under REPLICA IDENTITY FULL, else its key columns) with
+    /// `"__deleted": true`, as Debezium's new-record-state extraction writes it.
+    func deleted(_ old: PgOutputTuple, _ state: RelationState) -> [UInt8] {
+        var value: [UInt8] = []
+        state.encoder.encodeValue(old, into: &value)
+        value.removeLast()  // "}"
+        value.append(contentsOf: Array(#","__deleted":true}"#.utf8))
+        return value
     }
 
     /// The slot's confirmed flush position (where the server resumes the stream).

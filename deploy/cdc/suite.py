@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""The change data capture suite (run it through deploy/cdc/run).
+
+Each scenario copies the stack's three tables (a suffix per scenario), prepares them with `pinpipe cdc setup`,
+runs `pinpipe run` in `source.mode: cdc` (produce and sink in one process, at least once) while writers insert,
+update and delete in multi-statement transactions, and then rebuilds each table's final state independently of
+pinpipe: from Kafka (every record in offset order per partition: the last record of a key wins, a
+`pinpipe.op=d` record removes it) and from S3 (the sink's objects in offset order, `"__deleted": true` removes).
+Both must equal the table, key for key and value for value (the checked columns are the ones the writers change).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import psycopg
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+REPO = Path(__file__).resolve().parents[2]
+DEV = Path(os.environ.get("PINPIPE_DEV_DIR") or REPO / ".dev")
+# (topic suffix, stack table, key column, the column the writers change)
+TABLES = (("pin", "pinterest_data", "index", "title"), ("geo", "geolocation_data", "ind", "country"),
+          ("user", "user_data", "ind", "first_name"))
+T0 = time.monotonic()
+failures: list[str] = []
+
+
+def log(msg: str) -> None:
+    print(f"[cdc {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+def stack_env() -> dict[str, str]:
+    env = {}
+    for line in (DEV / "stack.env").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            env[k] = v
+    return env
+
+
+ENV = stack_env()
+BIN = os.environ.get("PINPIPE_BIN") or str(REPO / ".build/debug/pinpipe")
+PG = dict(host=ENV["PINPIPE_PG_HOST"], port=int(ENV["PINPIPE_PG_PORT"]), user=ENV["PINPIPE_PG_USER"],
+          password=ENV["PINPIPE_PG_PASSWORD"], dbname=ENV["PINPIPE_PG_DATABASE"])
+
+
+def pg(autocommit: bool = True):
+    return psycopg.connect(**PG, autocommit=autocommit, connect_timeout=10)
+
+
+class Scenario:
+    def __init__(self, name: str, run_id: str, rows: int):
+        self.name = name
+        self.suffix = f"_cdc{run_id}_{name.replace('-', '_')}"
+        self.prefix = f"cdc{run_id}{name.replace('-', '')}"
+        self.dir = DEV / "cdc" / run_id / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.rows = rows
+        self.procs: list[subprocess.Popen] = []
+        self.next_key = {t: rows + 1_000_000 for t, *_ in TABLES}
+        self.config = self.dir / "pinpipe.yaml"
+        env = dict(os.environ, PINPIPE_CONFIG_TABLE_SUFFIX=self.suffix, PINPIPE_CONFIG_STATE_DIR=str(self.dir / "state"),
+                   PINPIPE_CONFIG_GROUP=f"g-{self.prefix}", PINPIPE_CONFIG_EXACTLY_ONCE="false",
+                   PINPIPE_CONFIG_MAX_AGE="1s")
+        text = subprocess.run(["bash", str(REPO / "deploy/dev/pinpipe-stack-config.sh"), self.prefix, "cdc"],
+                              env=env, check=True, capture_output=True, text=True).stdout
+        self.config.write_text(text)
+
+    def table(self, name: str) -> str:
+        return next(f"{t}{self.suffix}" for n, t, *_ in TABLES if n == name)
+
+    def create_tables(self) -> None:
+        with pg() as c:
+            for name, table, key, _ in TABLES:
+                c.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
+                c.execute(f"CREATE TABLE {table}{self.suffix} (LIKE {table} INCLUDING ALL)")
+                c.execute(f'INSERT INTO {table}{self.suffix} SELECT * FROM {table} WHERE "{key}" < %s', (self.rows,))
+        out = subprocess.run([BIN, "cdc", "setup", "-c", str(self.config)], capture_output=True, text=True)
+        (self.dir / "cdc-setup.out").write_text(out.stdout + out.stderr)
+        if out.returncode != 0:
+            raise RuntimeError(f"pinpipe cdc setup failed: {out.stdout}{out.stderr}")
+
+    def start(self, once: bool = False) -> subprocess.Popen:
+        logf = open(self.dir / "pinpipe.log", "ab")
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LD_LIBRARY_PATH")}
+        p = subprocess.Popen([BIN, "run", "-c", str(self.config)] + (["--once"] if once else []),
+                             stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    # --- writers ---------------------------------------------------------------------------------------------
+
+    def write_step(self, conn, rng: random.Random) -> None:
+        """One transaction of 1-4 statements: inserts, updates and deletes over the three tables."""
+        with conn.transaction():
+            for _ in range(rng.randint(1, 4)):
+                name, table, key, column = rng.choice(TABLES)
+                t = f"{table}{self.suffix}"
+                op = rng.random()
+                if op < 0.4:
+                    k = self.next_key[name]
+                    self.next_key[name] += 1
+                    conn.execute(f'INSERT INTO {t} SELECT * FROM {table} ORDER BY "{key}" LIMIT 1 ON CONFLICT DO NOTHING')
+                    conn.execute(f'UPDATE {t} SET "{key}" = %s WHERE "{key}" = (SELECT min("{key}") FROM {table})', (k,))
+                elif op < 0.8:
+                    conn.execute(f'UPDATE {t} SET "{column}" = %s WHERE "{key}" = %s',
+                                 (f"w{rng.randrange(10**9)}", rng.randrange(self.rows)))
+                else:
+                    conn.execute(f'DELETE FROM {t} WHERE "{key}" = %s', (rng.randrange(self.rows),))
+
+    def writers(self, seconds: float, seed: int, threads: int = 2) -> list[threading.Thread]:
+        stop_at = time.monotonic() + seconds
+        counts = {"steps": 0}
+        lock = threading.Lock()
+
+        def work(n: int) -> None:
+            rng = random.Random(seed * 100 + n)
+            conn = None
+            while time.monotonic() < stop_at:
+                try:
+                    conn = conn or pg(autocommit=True)
+                    self.write_step(conn, rng)
+                    with lock:
+                        counts["steps"] += 1
+                except psycopg.Error:
+                    conn = None
+                    time.sleep(0.2)
+                time.sleep(0.005)
+
+        # One writer inserts new keys: the key counter is shared, so only thread 0 inserts.
+        ts = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(threads)]
+        for t in ts:
+            t.start()
+        self.write_counts = counts
+        return ts
+
+    # --- waiting and checking ------------------------------------------------------------------------------
+
+    def wait_caught_up(self, timeout: float = 120) -> bool:
+        """The slot confirmed everything written so far (the WAL position after the writers stopped)."""
+        with pg() as c:
+            target = c.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            slot = f"pinpipe_{self.prefix}"
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                row = c.execute("SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                                (target, slot)).fetchone()
+                if row and row[0]:
+                    return True
+                time.sleep(0.5)
+        return False
+
+    def truth(self) -> dict[str, dict[int, str]]:
+        out = {}
+        with pg() as c:
+            for name, table, key, column in TABLES:
+                out[name] = {k: v for k, v in c.execute(f'SELECT "{key}", "{column}" FROM {table}{self.suffix}')}
+        return out
+
+    def kafka_state(self) -> tuple[dict[str, dict[int, str]], int, int]:
+        """Final state per table from Kafka; also the records read and the (lsn, key) pairs seen twice."""
+        c = Consumer({"bootstrap.servers": ENV["PINPIPE_KAFKA_BOOTSTRAP"], "group.id": f"cdc-check-{time.time()}",
+                      "enable.auto.commit": False, "enable.partition.eof": True})
+        state, records, seen, twice = {}, 0, set(), 0
+        try:
+            for name, _, key, column in TABLES:
+                topic = f"{self.prefix}.{name}"
+                parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+                tps = [TopicPartition(topic, p, 0) for p in parts]
+                highs = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+                c.assign(tps)
+                done = {p for p, h in highs.items() if h == 0}
+                table: dict[int, str] = {}
+                while len(done) < len(parts):
+                    for m in c.consume(1000, 1.0):
+                        if m.error():
+                            if m.error().code() == KafkaError._PARTITION_EOF:
+                                done.add(m.partition())
+                            continue
+                        records += 1
+                        h = dict((k, v.decode()) for k, v in (m.headers() or []))
+                        op = h.get("pinpipe.op")
+                        if op == "t":
+                            table.clear()
+                            continue
+                        k = int(m.key())
+                        if (h.get("pinpipe.lsn"), k, op) in seen and op != "r":
+                            twice += 1
+                        seen.add((h.get("pinpipe.lsn"), k, op))
+                        if op == "d":
+                            table.pop(k, None)
+                        else:
+                            table[k] = json.loads(m.value())[column]
+                        if m.offset() + 1 >= highs[m.partition()]:
+                            done.add(m.partition())
+                c.unassign()
+                state[name] = table
+        finally:
+            c.close()
+        return state, records, twice
+
+    def s3_state(self) -> dict[str, dict[int, str]]:
+        s3 = boto3.client("s3", endpoint_url=ENV["PINPIPE_S3_ENDPOINT"], region_name=ENV["PINPIPE_S3_REGION"],
+                          aws_access_key_id=ENV["PINPIPE_S3_ACCESS_KEY"], aws_secret_access_key=ENV["PINPIPE_S3_SECRET_KEY"])
+        bucket = ENV["PINPIPE_S3_BUCKET"]
+        state = {}
+        for name, _, key, column in TABLES:
+            topic = f"{self.prefix}.{name}"
+            objects = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"topics/{topic}/"):
+                for o in page.get("Contents", []):
+                    base = o["Key"].rsplit("/", 1)[-1]
+                    if base.startswith(topic + "+"):
+                        _, part, offset = base[:-len(".json")].rsplit("+", 2)
+                        objects.append((int(part), int(offset), o["Key"]))
+            table: dict[int, str] = {}
+            for _, _, k in sorted(objects):
+                for line in s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode().splitlines():
+                    v = json.loads(line)
+                    if v.get("__truncated"):
+                        table.clear()
+                    elif v.get("__deleted"):
+                        table.pop(v[key], None)
+                    else:
+                        table[v[key]] = v[column]
+            state[name] = table
+        return state
+
+    def compare(self, label: str, got: dict, truth: dict) -> bool:
+        ok = True
+        for name, rows in truth.items():
+            have = got.get(name, {})
+            missing = rows.keys() - have.keys()
+            extra = have.keys() - rows.keys()
+            wrong = [k for k in rows.keys() & have.keys() if rows[k] != have[k]]
+            if missing or extra or wrong:
+                ok = False
+                fail(f"{self.name}: {label} {name}: {len(missing)} rows missing {sorted(missing)[:5]}, {len(extra)} deleted rows"
+                     f" still present {sorted(extra)[:5]}, {len(wrong)} stale values {sorted(wrong)[:5]}")
+        return ok
+
+    def final_check(self, settle: float = 8) -> dict:
+        time.sleep(settle)  # the sink's batches roll after max_age
+        truth = self.truth()
+        kafka, records, twice = self.kafka_state()
+        s3 = self.s3_state()
+        ok_k = self.compare("Kafka", kafka, truth)
+        ok_s = self.compare("S3", s3, truth)
+        return {"rows": sum(len(v) for v in truth.values()), "records": records, "relsn": twice, "kafka": ok_k, "s3": ok_s}
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+
+    def cleanup(self) -> None:
+        self.stop()
+        subprocess.run([BIN, "cdc", "drop", "-c", str(self.config)], capture_output=True)
+        with pg() as c:
+            for _, table, *_ in TABLES:
+                c.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
+
+
+def fail(msg: str) -> None:
+    failures.append(msg)
+    log("FAIL " + msg)
+
+
+def rss_peak(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+# --- scenarios -------------------------------------------------------------------------------------------------
+
+def consistency(s: Scenario, args) -> str:
+    """Writers run while the snapshot is taken and afterwards; the final states must equal the tables."""
+    s.create_tables()
+    ws = s.writers(args.write_seconds, args.seed)
+    time.sleep(0.3)
+    p = s.start()
+    for w in ws:
+        w.join()
+    if not s.wait_caught_up():
+        fail(f"{s.name}: the slot did not confirm the writers' last change within 120 s")
+    r = s.final_check()
+    s.stop()
+    if p.returncode != 0:
+        fail(f"{s.name}: pinpipe exited with status {p.returncode} after SIGTERM")
+    return f"{s.write_counts['steps']} write transactions; {r['rows']} rows; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; re-sent changes {r['relsn']}"
+
+
+def kills(s: Scenario, args) -> str:
+    """kill -9 at random moments while the writers run; each restart resumes from the slot."""
+    s.create_tables()
+    rng = random.Random(args.seed)
+    ws = s.writers(args.kills * 3.0 + 5, args.seed + 1)
+    confirmed = 0
+    for i in range(args.kills):
+        p = s.start()
+        time.sleep(rng.uniform(0.5, 4.0))
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(30)
+            confirmed += p.returncode == -signal.SIGKILL
+    p = s.start()
+    for w in ws:
+        w.join()
+    if not s.wait_caught_up():
+        fail(f"{s.name}: the slot did not confirm the writers' last change within 120 s")
+    r = s.final_check()
+    s.stop()
+    if confirmed < args.kills:
+        fail(f"{s.name}: only {confirmed} of {args.kills} kills hit a running pinpipe")
+    return (f"kill -9 {confirmed}/{args.kills}; {s.write_counts['steps']} write transactions; {r['rows']} rows; "
+            f"{r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; "
+            f"re-sent changes (same lsn, key, op) {r['relsn']}")
+
+
+def big_transaction(s: Scenario, args) -> str:
+    """One transaction of N inserts: every one arrives, and memory stays bounded (the peak RSS is reported)."""
+    s.rows = 10
+    s.create_tables()
+    p = s.start()
+    time.sleep(3)
+    n = args.big
+    with pg() as c:
+        geo = f"geolocation_data{s.suffix}"
+        c.execute(f"INSERT INTO {geo} SELECT g, now()::timestamp, 1.5, 2.5, 'big ' || g FROM generate_series(1000000, 1000000 + %s - 1) g", (n,))
+    if not s.wait_caught_up(timeout=300):
+        fail(f"{s.name}: the slot did not confirm the big transaction within 300 s")
+    peak = rss_peak(p.pid)
+    r = s.final_check()
+    s.stop()
+    return f"{n} rows in one transaction; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; peak RSS {peak} MB"
+
+
+def truncate(s: Scenario, args) -> str:
+    """TRUNCATE is reported as a pinpipe.op=t record and in the journal; rows written after it arrive."""
+    s.rows = 50
+    s.create_tables()
+    p = s.start()
+    time.sleep(3)
+    with pg() as c:
+        c.execute(f"TRUNCATE user_data{s.suffix}")
+        c.execute(f"INSERT INTO user_data{s.suffix} SELECT * FROM user_data WHERE ind < 5")
+    if not s.wait_caught_up():
+        fail(f"{s.name}: the slot did not confirm the truncate within 120 s")
+    r = s.final_check()
+    s.stop()
+    logged = "TRUNCATE of a captured table" in (s.dir / "pinpipe.log").read_text()
+    if not logged:
+        fail(f"{s.name}: the journal has no TRUNCATE line")
+    return f"{r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables; logged {logged}"
+
+
+def pg_restart(s: Scenario, args) -> str:
+    """PostgreSQL restarts mid-stream (the stack's fast restart): the stream resumes from the slot."""
+    s.create_tables()
+    ws = s.writers(12, args.seed + 2, threads=1)
+    p = s.start()
+    time.sleep(4)
+    out = subprocess.run(["bash", str(REPO / "deploy/dev/stack"), "restart", "postgres"], capture_output=True, text=True)
+    for w in ws:
+        w.join()
+    if not s.wait_caught_up():
+        fail(f"{s.name}: the slot did not confirm the writers' last change within 120 s after the restart")
+    r = s.final_check()
+    s.stop()
+    resumed = "PostgreSQL replication unavailable" in (s.dir / "pinpipe.log").read_text()
+    if not resumed:
+        fail(f"{s.name}: pinpipe logged no replication outage (did the restart happen? {out.stdout.strip()})")
+    return f"{out.stdout.strip()}; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables"
+
+
+SCENARIOS = {"consistency": consistency, "kills": kills, "big-transaction": big_transaction, "truncate": truncate,
+             "pg-restart": pg_restart}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=3000)
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--big", type=int, default=200_000)
+    ap.add_argument("--write-seconds", type=float, default=15)
+    ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
+    ap.add_argument("--only", nargs="*", default=list(SCENARIOS))
+    args = ap.parse_args()
+    run_id = time.strftime("%H%M%S")
+    log(f"run {run_id}: rows {args.rows}, kills {args.kills}, big {args.big}, seed {args.seed}; pinpipe {BIN}")
+    results = []
+    for name in args.only:
+        s = Scenario(name, run_id, args.rows)
+        t0 = time.monotonic()
+        before = len(failures)
+        try:
+            summary = SCENARIOS[name](s, args)
+        except Exception as e:  # noqa: BLE001
+            summary = f"error: {e!r}"
+            fail(f"{name}: {e!r}")
+        finally:
+            s.cleanup()
+        verdict = "PASS" if len(failures) == before else "FAIL"
+        results.append((name, verdict, time.monotonic() - t0, summary))
+        log(f"{name}: {verdict} in {time.monotonic() - t0:.0f} s: {summary}")
+    print()
+    for name, verdict, secs, summary in results:
+        print(f"{name:16} {verdict:4} {secs:5.0f} s  {summary}")
+    print(f"cdc: {sum(1 for r in results if r[1] == 'PASS')} passed, {sum(1 for r in results if r[1] != 'PASS')} failed in {time.monotonic() - T0:.0f} s; logs in {DEV / 'cdc' / run_id}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
