@@ -25,6 +25,17 @@ final class ConsumerCallbackState: Sendable {
     let revoking = Mutex<Set<KafkaTopicPartition>>([])
     /// Bumped by each deferred revocation, so a poll knows to stop and hand over what it has.
     let revocationCount = Atomic<Int>(0)
+    /// Partitions without a committed offset whose start at the log start failed (the broker went away while the
+    /// group's offsets were being read): librdkafka reports such a partition once and then leaves it stopped, so
+    /// the polls retry it until it starts or leaves this member.
+    let pendingStarts = Mutex<PendingStarts>(PendingStarts())
+
+    struct PendingStarts {
+        var partitions: Set<KafkaTopicPartition> = []
+        var failures = 0
+        var nextAttempt: ContinuousClock.Instant = .now
+    }
+
     /// Set by `close()`: its revocation is applied at once (nobody polls for it any more).
     let closing = Atomic<Bool>(false)
 
@@ -37,12 +48,14 @@ final class ConsumerCallbackState: Sendable {
     /// the same out-of-range position itself).
     func forget(_ partitions: [KafkaTopicPartition]?) {
         guard let partitions else {
+            pendingStarts.withLock { $0 = PendingStarts() }
             ends.withLock { $0.removeAll() }
             offsetResets.withLock { $0.removeAll() }
             nextExpected.withLock { $0.removeAll() }
             return
         }
         let gone = Set(partitions)
+        pendingStarts.withLock { $0.partitions.subtract(gone) }
         nextExpected.withLock { marks in for partition in gone { marks[partition] = nil } }
         ends.withLock { ends in for partition in gone { ends[partition] = nil } }
         offsetResets.withLock { $0.removeAll { gone.contains($0.partition) } }

@@ -29,15 +29,7 @@ extension KafkaConsumer {
         // Only after a restart (rare): drop records returned already (see `restartFetching`).
         let deduplicating = !state.nextExpected.withLock { $0.isEmpty }
         var fresh: [KafkaTopicPartition] = []
-        defer {
-            if !fresh.isEmpty {
-                let err = restartFetching(rk, Dictionary(uniqueKeysWithValues: fresh.map { ($0, nil) }), state: state)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    logger.warning("Kafka: cannot start partitions without a committed offset yet (retried)", metadata: [
-                        "kafka.partitions": "\(fresh.map(\.description))", "kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
-                }
-            }
-        }
+        defer { startFresh(rk, fresh, state: state, logger: logger) }
         var topicCache = TopicIndexCache()
         let deadline = ContinuousClock.now + timeout
         // A deferred revocation (in the rebalance callback, inside rd_kafka_consumer_poll) ends the poll: the
@@ -124,6 +116,43 @@ extension KafkaConsumer {
     /// Every partition gets an explicit start: its position (the offset after the last record returned), else
     /// the mark of an earlier restart, else its committed offset, else the log start. These become the duplicate filter's marks
     /// (`ConsumerCallbackState.nextExpected`).
+    /// Starts partitions without a committed offset at the log start: the ones this poll met, and those whose
+    /// start failed before (retried every `retryInterval` while they stay assigned). Runs on the poll thread.
+    static func startFresh(_ rk: OpaquePointer, _ fresh: [KafkaTopicPartition], state: ConsumerCallbackState,
+                           logger: Logger, retryInterval: Duration = .seconds(2)) {
+        let assigned = state.assignment.withLock { $0 }
+        var starts = Set(fresh)
+        let retrying = state.pendingStarts.withLock { pending -> Bool in
+            guard !pending.partitions.isEmpty, ContinuousClock.now >= pending.nextAttempt else { return false }
+            starts.formUnion(pending.partitions.intersection(assigned))
+            pending.partitions.removeAll()
+            return true
+        }
+        guard !starts.isEmpty else { return }
+        let err = restartFetching(rk, Dictionary(uniqueKeysWithValues: starts.map { ($0, nil) }), state: state)
+        let names = starts.map(\.description).sorted()
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let failures = state.pendingStarts.withLock { pending -> Int in
+                pending.partitions.formUnion(starts)
+                pending.failures += 1
+                pending.nextAttempt = .now + retryInterval
+                return pending.failures
+            }
+            if failures == 1 || failures % 30 == 0 {
+                logger.warning("Kafka: cannot start partitions without a committed offset yet (retried every \(retryInterval))",
+                               metadata: ["kafka.partitions": "\(names)", "kafka.attempts": "\(failures)",
+                                          "kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
+            }
+        } else if retrying {
+            let failures = state.pendingStarts.withLock { pending -> Int in
+                defer { pending.failures = 0 }
+                return pending.failures
+            }
+            logger.notice("Kafka: partitions without a committed offset started at the log start after a retry",
+                          metadata: ["kafka.partitions": "\(names)", "kafka.failed_attempts": "\(failures)"])
+        }
+    }
+
     static func restartFetching(_ rk: OpaquePointer, _ targets: [KafkaTopicPartition: Int64?],
                                 state: ConsumerCallbackState) -> rd_kafka_resp_err_t {
         let handle = RDKafkaHandle(rk)
