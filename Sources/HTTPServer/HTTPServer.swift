@@ -81,7 +81,8 @@ public final class HTTPServer: Service {
                 while let (request, keepAlive, tooLarge) = try await readRequest(&iterator) {
                     var response: HTTPResponse
                     if tooLarge {
-                        response = .text(.payloadTooLarge, "the body exceeds \(configuration.maxBodyBytes) bytes")
+                        response = router.errorResponder(.payloadTooLarge,
+                                                          "the body exceeds \(configuration.maxBodyBytes) bytes")
                     } else {
                         response = await router.respond(to: request)
                     }
