@@ -61,7 +61,7 @@ import Testing
         ]
         for (text, expected) in cases {
             #expect {
-                _ = try PinpipeConfiguration.load(yaml: minimal + text, file: "r.yaml")
+                _ = try PinpipeConfiguration.load(yaml: minimal + "s3: {bucket: b}\n" + text, file: "r.yaml")
             } throws: { error in
                 let description = "\(error)"
                 return description.hasPrefix("r.yaml:") && description.contains(expected)

@@ -12,7 +12,9 @@
 # cores. Peak RSS: the highest VmRSS sampled every 100 ms during each run (and VmHWM at the end).
 #
 # Environment: BENCH_PINPIPE_BIN (default: a release build, built here), BENCH_REST_PORT (18082),
-# BENCH_WRK_THREADS (2), BENCH_RESULTS (output file, default deploy/bench/REST-RESULTS.md).
+# BENCH_WRK_THREADS (2), BENCH_RESULTS (output file, default deploy/bench/REST-RESULTS.md),
+# BENCH_PRODUCER_PROPERTIES (kafka.producer_properties as a YAML flow map, e.g. '{linger.ms: "0"}'),
+# BENCH_REST_OPTIONS (more rest: options as YAML lines, e.g. $'  max_in_flight: 5000').
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 HERE="$REPO/deploy/bench"
@@ -60,10 +62,11 @@ roles: [rest]
 state_directory: "$WORK/state"
 logging: {level: info, output: console}
 metrics: {listen: null}
-kafka: {bootstrap_servers: "$BOOTSTRAP", topic_prefix: bench, replication_factor: 1}
+kafka: {bootstrap_servers: "$BOOTSTRAP", topic_prefix: bench, replication_factor: 1, producer_properties: ${BENCH_PRODUCER_PROPERTIES:-"{}"}}
 rest:
   listen: 127.0.0.1:$PORT
   max_connections: 512
+${BENCH_REST_OPTIONS:-}
 YAML
 "$PINPIPE" run --config "$WORK/pinpipe.yaml" >"$WORK/pinpipe.log" 2>&1 &
 PINPIPE_PID=$!

@@ -103,6 +103,7 @@ def write_config(env, prefix, rest_port, metrics_port, state):
              "PINPIPE_CONFIG_METRICS_LISTEN": f"127.0.0.1:{metrics_port}"}).stdout
     generated += f"""rest:
   listen: 127.0.0.1:{rest_port}
+  topics: [{prefix}.missing]
   max_body_bytes: 1MiB
   max_records: 100
   max_record_bytes: 100000
@@ -141,8 +142,10 @@ def bad_inputs(url, prefix, partitions):
          json.dumps({"records": [{"value": "y" * 200_000}]}).encode(), 422, 42201),
         ("too many records (101)", pin, {"Content-Type": JSON_V2},
          json.dumps({"records": [{"value": i} for i in range(101)]}).encode(), 422, 422),
-        ("unknown topic (allowed name pattern, not allowed)", f"/topics/{prefix}.nope", {"Content-Type": JSON_V2},
+        ("topic not in the allow list", f"/topics/{prefix}.nope", {"Content-Type": JSON_V2},
          json.dumps(row).encode(), 403, 40301),
+        ("topic allowed (rest.topics) but not in Kafka", f"/topics/{prefix}.missing", {"Content-Type": JSON_V2},
+         json.dumps(row).encode(), 404, 40401),
         ("forbidden topic (__consumer_offsets)", "/topics/__consumer_offsets", {"Content-Type": JSON_V2},
          json.dumps(row).encode(), 403, 40301),
         ("partition out of range in the path", f"{pin}/partitions/{partitions}", {"Content-Type": JSON_V2},

@@ -46,8 +46,10 @@ final class RestProxy: Sendable {
 
     var router: HTTPRouter {
         var router = HTTPRouter()
-        router.errorResponder = { status, message in
-            Self.reply(RestError(Int(status.code), message), type: RestMediaType.v2)
+        router.errorResponder = { [stats] status, message in
+            // The router's own answers (unknown path, wrong method) and the server's 413 count like the others.
+            stats.recordRestRequest(status: Int(status.code), duration: .zero)
+            return Self.reply(RestError(Int(status.code), message), type: RestMediaType.v2)
         }
         router.on(.GET, "/") { [self] request in
             await guarded(request) { (_: HTTPRequest, type: String) async throws(RestError) -> HTTPResponse in
