@@ -52,7 +52,8 @@ fi
 
 setsid "$PINPIPE" dev-broker --brokers 3 --partitions 3 --topics bench.pin,bench.geo,bench.user \
   --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
-PIDS+=($!)
+BROKER_PID=$!; sleep 0.5; BROKER_PID="$(pgrep -P "$BROKER_PID" | head -1 || true)"; BROKER_PID="${BROKER_PID:-$!}"
+PIDS+=("$BROKER_PID")
 for _ in $(seq 100); do [[ -s "$WORK/bootstrap" ]] && break; sleep 0.1; done
 [[ -s "$WORK/bootstrap" ]] || { cat "$WORK/broker.log"; exit 1; }
 BOOTSTRAP="$(tr -d ' \n' <"$WORK/bootstrap")"
@@ -88,12 +89,14 @@ for count in map(int, sys.argv[2:]):
         json.dump({"records": records}, f, default=str)
 PY
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$PINPIPE_PID/status"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$PINPIPE_PID/status"; }
 # wrk's latency figures: "50%  1.23ms" -> milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v}'; }
 
 ROWS=()
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "rest-bench: pinpipe $("$PINPIPE" --version 2>/dev/null || echo ?) on 127.0.0.1:$PORT, $DURATION per run, $(nproc) cores"
 for records in $RECORDS; do
   for connections in $CONNECTIONS; do
@@ -103,8 +106,13 @@ for records in $RECORDS; do
     peak=0
     ( while kill -0 "$PINPIPE_PID" 2>/dev/null; do rss_kb; sleep 0.1; done ) >"$WORK/rss-$records-$connections" &
     sampler=$!
+    p0="$(cpu_ticks "$PINPIPE_PID")"; b0="$(cpu_ticks "$BROKER_PID")"; t0="$(date +%s.%N)"
     REST_BENCH_BODY="$WORK/body-$records.json" wrk -t"${BENCH_WRK_THREADS:-2}" -c"$connections" -d"$DURATION" \
       --latency -s "$HERE/rest-post.lua" "http://127.0.0.1:$PORT/topics/bench.pin" >"$WORK/wrk-$records-$connections.txt"
+    p1="$(cpu_ticks "$PINPIPE_PID")"; b1="$(cpu_ticks "$BROKER_PID")"; t1="$(date +%s.%N)"
+    hz="$(getconf CLK_TCK)"
+    cpu="$(echo "scale=2; ($p1 - $p0) / $hz / ($t1 - $t0)" | bc)"
+    bcpu="$(echo "scale=2; ($b1 - $b0) / $hz / ($t1 - $t0)" | bc)"
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     peak="$(sort -n "$WORK/rss-$records-$connections" | tail -1)"
@@ -117,7 +125,7 @@ for records in $RECORDS; do
     errors="$(awk '/Socket errors/ {print $0}' "$out")"
     recs="$(echo "$rps * $records" | bc)"
     line="$(printf '| %3d | %3d | %8.0f | %9.0f | %6.2f | %6.2f | %5.1f | %s |' "$connections" "$records" "$rps" "$recs" \
-      "$p50" "$p99" "$(echo "$peak / 1024" | bc -l)" "${total} requests, non-200: ${non2xx:-0}${errors:+, $errors}")"
+      "$p50" "$p99" "$(echo "$peak / 1024" | bc -l)" "${total} requests, non-200: ${non2xx:-0}${errors:+, $errors}; CPU cores busy: pinpipe $cpu, broker $bcpu")"
     echo "$line"
     ROWS+=("$line")
   done
@@ -128,7 +136,7 @@ echo "rest-bench: pinpipe VmHWM (peak RSS over the whole benchmark) $(echo "$HWM
 {
   echo "# REST endpoint benchmark (deploy/bench/rest-bench.sh)"
   echo
-  echo "Generated $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)), load before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Generated $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)), load before the run: $LOAD_BEFORE."
   echo "wrk ${BENCH_WRK_THREADS:-2} threads, $DURATION per run after a 3 s warm-up, POST /topics/bench.pin with"
   echo "\`application/vnd.kafka.json.v2+json\` pin rows; pinpipe roles [rest] (release build) against \`pinpipe dev-broker\`"
   echo "(librdkafka's mock cluster, 3 brokers), acks=all + idempotence, each reply after its records' acknowledgement."
