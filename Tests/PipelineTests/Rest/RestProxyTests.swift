@@ -14,11 +14,11 @@ import Testing
     static let jsonV2 = "application/vnd.kafka.json.v2+json"
 
     static func proxy(_ producer: FakeRestProducer, settings: RestConfiguration = RestConfiguration(),
-                      users: RestUsers? = nil, writable: [String] = ["p.pin", "p.geo", "p.user", "p.extra"])
-        -> RestProxy
+                      users: RestUsers? = nil, writable: [String] = ["p.pin", "p.geo", "p.user", "p.extra"],
+                      stats: PipelineStats = PipelineStats()) -> RestProxy
     {
         RestProxy(settings: settings, writableTopics: writable, producer: producer, users: users,
-                  stats: PipelineStats(), logger: Logger(label: "test.rest"), version: "test")
+                  stats: stats, logger: Logger(label: "test.rest"), version: "test")
     }
 
     static func post(_ proxy: RestProxy, _ path: String, _ body: String, contentType: String? = jsonV2,
@@ -187,5 +187,19 @@ import Testing
         #expect(await get("/topics/p.pin/partitions/2").0 == 404)
         #expect(await get("/topics/secret").0 == 403)
         #expect((await get("/").1 as? [String: Any])?["version"] as? String == "test")
+    }
+
+    @Test func metricsAndStatusCountRequestsAndRecords() async throws {
+        let stats = PipelineStats()
+        let producer = FakeRestProducer(topics: ["p.pin": 1], mode: .failValue(
+            "3", KafkaError(code: .messageSizeTooLarge, message: "too large", isRetriable: false)))
+        let proxy = Self.proxy(producer, stats: stats)
+        _ = await Self.post(proxy, "/topics/p.pin", #"{"records":[{"value":1},{"value":2},{"value":3}]}"#)
+        _ = await Self.post(proxy, "/topics/p.pin", "nope")
+        _ = await Self.post(proxy, "/nowhere", "{}")
+        let figures = stats.snapshot()
+        #expect(figures.sum(MetricName.restRequests, by: "code") == ["200": 1, "400": 1, "404": 1])
+        #expect(figures.sum(MetricName.restRecords) == 2 && figures.sum(MetricName.restRecordErrors) == 1)
+        #expect(stats.statusLine(roles: ["rest"]) == "rest 3 requests (2 refused), 2 records (1 failed)")
     }
 }
