@@ -97,7 +97,7 @@ to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v 
 
 ROWS=()
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-echo "rest-bench: pinpipe $("$PINPIPE" --version 2>/dev/null || echo ?) on 127.0.0.1:$PORT, $DURATION per run, $(nproc) cores"
+echo "rest-bench: pinpipe $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo ?) on 127.0.0.1:$PORT, $DURATION per run, $(nproc) cores"
 for records in $RECORDS; do
   for connections in $CONNECTIONS; do
     # Warm-up (connections, topic metadata, allocator), not measured.
