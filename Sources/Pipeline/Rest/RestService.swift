@@ -79,9 +79,11 @@ final class RestService: Sendable {
     /// Stops accepting, waits (bounded) for the requests in progress, closes the connections.
     func stop() async {
         guard let task = serverTask.withLock({ $0 }) else { return }
-        let deadline = ContinuousClock.now + settings.produceTimeout + .seconds(5)
-        while proxy.inFlight > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        // Records accepted before the drain get their acknowledgement (or their delivery timeout) and the
+        // requests their replies; librdkafka's message timeout bounds the wait.
+        if !(await proxy.waitUntilIdle(timeout: settings.produceTimeout + .seconds(5))) {
+            logger.warning("REST endpoint stopping with records still unacknowledged", metadata: [
+                LogKey.records: "\(proxy.inFlight)"])
         }
         task.cancel()
         _ = await task.result
