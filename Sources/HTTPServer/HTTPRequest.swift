@@ -10,6 +10,8 @@ public struct HTTPRequest: Sendable {
     public var query: String?
     public var headers: HTTPHeaders
     public var body: ByteBuffer
+    /// The values of a route pattern's `{name}` segments (set by ``HTTPRouter``), percent-decoded.
+    public var pathParameters: [String: String] = [:]
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders = [:], body: ByteBuffer = ByteBuffer()) {
         self.method = method

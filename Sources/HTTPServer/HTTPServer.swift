@@ -81,7 +81,8 @@ public final class HTTPServer: Service {
                 while let (request, keepAlive, tooLarge) = try await readRequest(&iterator) {
                     var response: HTTPResponse
                     if tooLarge {
-                        response = .text(.payloadTooLarge, "the body exceeds \(configuration.maxBodyBytes) bytes")
+                        response = router.errorResponder(.payloadTooLarge,
+                                                          "the body exceeds \(configuration.maxBodyBytes) bytes")
                     } else {
                         response = await router.respond(to: request)
                     }
@@ -130,8 +131,12 @@ public final class HTTPServer: Service {
             headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
         }
         if close { headers.replaceOrAdd(name: "Connection", value: "close") }
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)))
-        if response.body.readableBytes > 0 { try await outbound.write(.body(.byteBuffer(response.body))) }
-        try await outbound.write(.end(nil))
+        // One write (one hop to the event loop, one flush) for the whole response.
+        var parts: [HTTPServerResponsePart] = [
+            .head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)),
+        ]
+        if response.body.readableBytes > 0 { parts.append(.body(.byteBuffer(response.body))) }
+        parts.append(.end(nil))
+        try await outbound.write(contentsOf: parts)
     }
 }

@@ -79,8 +79,13 @@ public final class KafkaProducer: Sendable {
     /// Enqueues one record; suspends (never drops, never grows without bound) while `maxInFlight` records are
     /// unacknowledged. `onDelivery` is called exactly once, on the poll thread, with the partition and offset or
     /// a typed error. A full local queue (`QUEUE_FULL`) is retried internally.
+    ///
+    /// - Parameters:
+    ///   - value: nil produces a record without a value (a tombstone).
+    ///   - partition: nil lets the partitioner choose (by key); a partition the topic does not have fails the
+    ///     delivery with `UNKNOWN_PARTITION`.
     public func produce(
-        topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
+        topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = [],
         onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) async throws(KafkaError) {
         state.activeEnqueues.add(1, ordering: .sequentiallyConsistent)
@@ -97,7 +102,8 @@ public final class KafkaProducer: Sendable {
         let box = Unmanaged.passRetained(DeliveryBox(topic: topic, onDelivery: onDelivery))
         var backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(50))
         while true {
-            let err = enqueue(rkt: rkt, key: key, value: value, headers: headers, opaque: box.toOpaque())
+            let err = enqueue(rkt: rkt, partition: partition, key: key, value: value, headers: headers,
+                              opaque: box.toOpaque())
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled
                 && !state.stopRequested.load(ordering: .relaxed)
@@ -200,12 +206,13 @@ public final class KafkaProducer: Sendable {
 
     /// One `rd_kafka_produceva` call; librdkafka copies key, value and headers (`RD_KAFKA_MSG_F_COPY`).
     private func enqueue(
-        rkt: OpaquePointer, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader], opaque: UnsafeMutableRawPointer
+        rkt: OpaquePointer, partition: Int32?, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader],
+        opaque: UnsafeMutableRawPointer
     ) -> rd_kafka_resp_err_t {
         let rk = handle.pointer
-        return value.withUnsafeBytes { valueBytes in
+        return withOptionalBytes(value) { valueBytes in
             withOptionalBytes(key) { keyBytes in
-                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 5 + headers.count) { vus in
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + headers.count) { vus in
                     var count = 0
                     func add(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
                         var vu = rd_kafka_vu_t()
@@ -217,10 +224,13 @@ public final class KafkaProducer: Sendable {
                     add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = rkt }
                     add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
                     add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
-                    add(RD_KAFKA_VTYPE_VALUE) {
-                        $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
-                        $0.u.mem.size = valueBytes.count
+                    if let valueBytes {
+                        add(RD_KAFKA_VTYPE_VALUE) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
+                            $0.u.mem.size = valueBytes.count
+                        }
                     }
+                    if let partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
                     if let keyBytes {
                         add(RD_KAFKA_VTYPE_KEY) {
                             $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)

@@ -62,6 +62,15 @@ public struct KafkaSettings: Sendable, Equatable {
 
     public func topic(for table: TableSource) -> String { "\(topicPrefix).\(table.name)" }
 
+    /// Kafka's rule for topic names: 1 to 249 of ASCII letters, digits, `.`, `_` and `-`, and not `.` or `..`.
+    public static func isValidTopicName(_ name: String) -> Bool {
+        guard (1...249).contains(name.utf8.count), name != ".", name != ".." else { return false }
+        return name.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+    }
+
     /// The compacted topic that holds the source position per table (key = table name), written in the same
     /// transaction as the rows (Kafka Connect's exactly-once source scheme, KIP-618).
     public var offsetsTopic: String { "\(topicPrefix).pinpipe-offsets" }

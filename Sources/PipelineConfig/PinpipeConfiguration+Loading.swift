@@ -34,7 +34,7 @@ extension PinpipeConfiguration {
             for role in roles {
                 guard let value = Role(rawValue: role) else {
                     throw reader.error(.invalidValue, "roles", at: reader.node("roles"),
-                                       "\"\(role)\" is not a role (use produce, sink)")
+                                       "\"\(role)\" is not a role (use produce, sink, rest)")
                 }
                 parsed.insert(value)
             }
@@ -86,6 +86,10 @@ extension PinpipeConfiguration {
         var s3 = try reader.section("s3")
         config.s3 = try decodeS3(&s3, required: config.roles.contains(.sink))
         try s3.finish()
+
+        var rest = try reader.section("rest")
+        config.rest = try decodeRest(&rest)
+        try rest.finish()
 
         try reader.finish()
         return config
@@ -331,5 +335,44 @@ extension PinpipeConfiguration {
         }
         try deadLetter.finish()
         return s3
+    }
+
+    private static func decodeRest(_ reader: inout ConfigReader) throws(ConfigError) -> RestConfiguration {
+        var rest = RestConfiguration()
+        if let text = try reader.string("listen") {
+            guard let address = MetricsConfiguration.Address(parsing: text) else {
+                throw reader.error(.invalidValue, "listen", at: reader.node("listen"),
+                                   "\"\(text)\" is not host:port (for example 127.0.0.1:8082 or [::1]:8082)")
+            }
+            rest.listen = address
+        }
+        if let topics = try reader.stringList("topics") {
+            for topic in topics where !KafkaSettings.isValidTopicName(topic) {
+                throw reader.error(.invalidValue, "topics", at: reader.node("topics"),
+                                   "\"\(topic)\" is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)")
+            }
+            rest.topics = topics
+        }
+        rest.maxBodyBytes = try reader.byteSize("max_body_bytes", default: rest.maxBodyBytes, minimum: 1024)
+        guard rest.maxBodyBytes <= 64 << 20 else {
+            throw reader.error(.invalidValue, "max_body_bytes", at: reader.node("max_body_bytes"),
+                               "must be at most 64MiB (each connection may hold one body)")
+        }
+        rest.maxRecords = try reader.int("max_records", default: rest.maxRecords, range: 1...100_000)
+        rest.maxRecordBytes = try reader.byteSize("max_record_bytes", default: rest.maxRecordBytes, minimum: 1)
+        rest.maxInFlight = try reader.int("max_in_flight", default: rest.maxInFlight, range: 1...10_000_000)
+        guard rest.maxInFlight >= rest.maxRecords else {
+            throw reader.error(.invalidValue, "max_in_flight", at: reader.node("max_in_flight"),
+                               "must be at least max_records (\(rest.maxRecords)): one whole request must fit")
+        }
+        rest.queueTimeout = try reader.duration("queue_timeout", default: rest.queueTimeout, minimum: .milliseconds(1))
+        rest.produceTimeout = try reader.duration("produce_timeout", default: rest.produceTimeout, minimum: .seconds(1))
+        rest.maxConnections = try reader.int("max_connections", default: rest.maxConnections, range: 1...100_000)
+        rest.idleTimeout = try reader.duration("idle_timeout", default: rest.idleTimeout, minimum: .milliseconds(100))
+        rest.requestTimeout = try reader.duration("request_timeout", default: rest.requestTimeout,
+                                                  minimum: .milliseconds(100))
+        rest.authentication = try reader.choice("authentication", default: rest.authentication)
+        rest.credentialsFile = try reader.string("credentials_file")
+        return rest
     }
 }

@@ -135,6 +135,22 @@ extension PinpipeConfiguration {
         case .s3Prefix(let prefix): line(2, "s3_prefix", quote(prefix))
         case .kafkaTopic(let topic): line(2, "kafka_topic", quote(topic))
         }
+        line(0, "rest")
+        line(1, "listen", quote(rest.listen.description))
+        line(1, "topics", "[" + rest.topics.map(quote).joined(separator: ", ") + "]  # besides "
+            + topics.joined(separator: ", "))
+        line(1, "max_body_bytes", ValueParsers.formatSize(rest.maxBodyBytes))
+        line(1, "max_records", "\(rest.maxRecords)")
+        line(1, "max_record_bytes", ValueParsers.formatSize(rest.maxRecordBytes))
+        line(1, "max_in_flight", "\(rest.maxInFlight)")
+        line(1, "queue_timeout", ValueParsers.format(rest.queueTimeout))
+        line(1, "produce_timeout", ValueParsers.format(rest.produceTimeout))
+        line(1, "max_connections", "\(rest.maxConnections)")
+        line(1, "idle_timeout", ValueParsers.format(rest.idleTimeout))
+        line(1, "request_timeout", ValueParsers.format(rest.requestTimeout))
+        line(1, "authentication", rest.authentication.rawValue)
+        line(1, "credentials_file",
+             rest.credentialsFile.map(quote) ?? "null  # = $CREDENTIALS_DIRECTORY/rest_users.yaml")
         return out.joined(separator: "\n") + "\n"
     }
 }

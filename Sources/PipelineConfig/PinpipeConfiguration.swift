@@ -1,9 +1,11 @@
 /// The whole, validated configuration of one pinpipe process (`/etc/pinpipe/pinpipe.yaml`).
 public struct PinpipeConfiguration: Sendable, Equatable {
-    /// Which actors this host runs: `produce` (PostgreSQL → Kafka), `sink` (Kafka → S3), or both.
+    /// Which actors this host runs: `produce` (PostgreSQL → Kafka), `sink` (Kafka → S3), `rest` (HTTP → Kafka,
+    /// the REST Proxy v2 produce API), in any combination.
     public enum Role: String, Sendable, CaseIterable, Comparable {
         case produce
         case sink
+        case rest
 
         public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
     }
@@ -19,11 +21,12 @@ public struct PinpipeConfiguration: Sendable, Equatable {
     public var source: SourceConfiguration
     public var kafka: KafkaSettings
     public var s3: S3SinkSettings
+    public var rest: RestConfiguration
 
     public init(file: String = "<defaults>", roles: Set<Role> = [.produce, .sink],
                 stateDirectory: String = "/var/lib/pinpipe", logging: LoggingConfiguration = .init(),
                 health: HealthConfiguration = .init(), metrics: MetricsConfiguration = .init(), source: SourceConfiguration = .init(),
-                kafka: KafkaSettings = .init(), s3: S3SinkSettings = .init()) {
+                kafka: KafkaSettings = .init(), s3: S3SinkSettings = .init(), rest: RestConfiguration = .init()) {
         self.file = file
         self.roles = roles
         self.stateDirectory = stateDirectory
@@ -33,6 +36,7 @@ public struct PinpipeConfiguration: Sendable, Equatable {
         self.source = source
         self.kafka = kafka
         self.s3 = s3
+        self.rest = rest
     }
 
     /// The three topics, in table order (pin, geo, user).

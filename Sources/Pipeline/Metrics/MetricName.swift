@@ -33,6 +33,13 @@ public enum MetricName {
     public static let lostRecords = "pinpipe_sink_lost_records_total"                   // {topic, partition}
     public static let lossRanges = "pinpipe_sink_loss_ranges_total"                     // {topic, partition}
 
+    // REST endpoint (HTTP -> Kafka).
+    public static let restRequests = "pinpipe_rest_requests_total"                      // {code: HTTP status}
+    public static let restRecords = "pinpipe_rest_records_total"                        // {topic}
+    public static let restRecordErrors = "pinpipe_rest_record_errors_total"             // {topic}
+    public static let restInFlight = "pinpipe_rest_in_flight_records"
+    public static let restRequestDuration = "pinpipe_rest_request_duration_seconds"
+
     /// Records per second over the last minute (for `pinpipe status`; dashboards use rate() on the counters).
     public static let throughput = "pinpipe_throughput_records_per_second"             // {stage}
 

@@ -30,6 +30,11 @@ public final class PipelineStats: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[MetricName.restRequestDuration] = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+            .seconds(30),
+        ]
         factory.durationHistogramBuckets[MetricName.s3RequestDuration] = [
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
@@ -198,6 +203,21 @@ public final class PipelineStats: Sendable {
         let labels = [("topic", topic), ("partition", String(partition))]
         counter(MetricName.lostRecords, labels).increment(by: Int(records))
         counter(MetricName.lossRanges, labels).increment()
+    }
+
+    // MARK: REST endpoint
+
+    /// One answered request: its HTTP status and how long it took (body read to reply).
+    public func recordRestRequest(status: Int, duration: Duration) {
+        counter(MetricName.restRequests, [("code", String(status))]).increment()
+        let (seconds, attoseconds) = duration.components
+        timer(MetricName.restRequestDuration).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// Records of one request that Kafka acknowledged, and those that failed.
+    public func recordRestRecords(topic: String, acknowledged: Int, failed: Int) {
+        if acknowledged > 0 { counter(MetricName.restRecords, [("topic", topic)]).increment(by: acknowledged) }
+        if failed > 0 { counter(MetricName.restRecordErrors, [("topic", topic)]).increment(by: failed) }
     }
 
     // MARK: Errors and outages (text for STATUS; the count is a metric)

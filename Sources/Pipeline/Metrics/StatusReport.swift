@@ -99,6 +99,17 @@ public struct StatusReport: Sendable {
                 if sorted.count > shown.count { lines.append("    ... and \(sorted.count - shown.count) more partitions") }
             }
         }
+        let codes = figures.sum(MetricName.restRequests, by: "code")
+        if !codes.isEmpty {
+            lines.append("")
+            let records = figures.sum(MetricName.restRecords, by: "topic")
+            lines.append("rest: \(Self.count(codes.values.reduce(0, +))) requests ("
+                + codes.sorted { $0.key < $1.key }.map { "\($0.key): \(Self.count($0.value))" }.joined(separator: ", ")
+                + "), records " + (records.isEmpty ? "0" : records.sorted { $0.key < $1.key }
+                    .map { "\($0.key) \(Self.count($0.value))" }.joined(separator: ", "))
+                + ", failed \(Self.count(figures.sum(MetricName.restRecordErrors)))"
+                + ", in flight \(Self.count(figures.sum(MetricName.restInFlight)))")
+        }
         let errors = figures.sum(MetricName.errors)
         if errors > 0 { lines.append(""); lines.append("errors logged: \(Self.count(errors)) (journalctl -u pinpipe)") }
         return lines.joined(separator: "\n") + "\n"

@@ -22,6 +22,17 @@ enum StatusSummary {
                 parts.append("DATA LOSS: \(lost) records in \(count(MetricName.lossRanges)) ranges (see the journal)")
             }
         }
+        if roles.contains("rest") {
+            let requests = count(MetricName.restRequests)
+            let refused = Int(figures.samples(MetricName.restRequests).filter { $0.labels["code"] != "200" }
+                .reduce(0) { $0 + $1.value })
+            var part = "rest \(requests) requests"
+            if refused > 0 { part += " (\(refused) refused)" }
+            part += ", \(count(MetricName.restRecords)) records"
+            let failed = count(MetricName.restRecordErrors)
+            if failed > 0 { part += " (\(failed) failed)" }
+            parts.append(part)
+        }
         if let outage { parts.append("OUTAGE: \(outage)") }
         if let lastError { parts.append("last error: \(lastError)") }
         return parts.joined(separator: ", ")

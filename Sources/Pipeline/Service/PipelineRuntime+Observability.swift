@@ -1,3 +1,4 @@
+import NIOCore
 import Systemd
 
 extension PipelineRuntime {
@@ -14,4 +15,7 @@ extension PipelineRuntime {
     public var staleThreshold: Duration? {
         WatchdogDecision.threshold(watchdogInterval: SystemdWatchdog.interval(), staleAfter: configuration.health.staleAfter)
     }
+
+    /// Where the REST endpoint listens (nil before it does, or without the `rest` role).
+    public var restAddress: SocketAddress? { restBound.withLock { $0 } }
 }

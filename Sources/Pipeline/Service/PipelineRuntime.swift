@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Kafka
+import NIOCore
 import Logging
 import PipelineConfig
 import Postgres
@@ -25,9 +26,14 @@ public final class PipelineRuntime: Service {
     let hooks: TestHooks
     /// Called with a one-line summary once READY=1 was sent (tests and the demo print it).
     let onReady: @Sendable () -> Void
+    /// `GET /` of the REST endpoint reports it.
+    let restVersion: String
+    /// Where the REST endpoint listens, once it does (the real port when `rest.listen` asks for port 0).
+    let restBound = Mutex<SocketAddress?>(nil)
 
     public init(configuration: PinpipeConfiguration, environment: [String: String], once: Bool, logger: Logger,
-                onReady: @escaping @Sendable () -> Void = {}) {
+                restVersion: String = "unknown", onReady: @escaping @Sendable () -> Void = {}) {
+        self.restVersion = restVersion
         self.configuration = configuration
         self.environment = environment
         self.once = once
@@ -74,6 +80,23 @@ public final class PipelineRuntime: Service {
             }
         }
         let producer = dependencies.producer
+        var rest: RestService?
+        if let restProducer = dependencies.restProducer {
+            let proxy = RestProxy(
+                settings: configuration.rest,
+                writableTopics: configuration.rest.writableTopics(pipelineTopics: configuration.topics),
+                producer: restProducer, users: dependencies.restUsers, stats: stats,
+                logger: logger.with(actor: "rest"), version: restVersion)
+            let service = RestService(proxy: proxy, settings: configuration.rest, logger: logger.with(actor: "rest"))
+            do {
+                try await service.start()
+            } catch {
+                await restProducer.shutdown(timeout: .seconds(1))
+                throw error
+            }
+            restBound.withLock { $0 = service.address }
+            rest = service
+        }
         let sourceDone = ShutdownSignal()
         SystemdNotifier.notify([.ready, .status("running: \(stats.statusLine(roles: roleNames))")])
         logger.notice("pinpipe ready", metadata: ["roles": "\(roleNames.sorted())"])
@@ -104,6 +127,11 @@ public final class PipelineRuntime: Service {
             } else {
                 sourceDone.trigger()
             }
+            if let rest {
+                group.addTask {
+                    await self.guarded(errors) { try await rest.run(until: self.shutdown, heartbeats: self.heartbeats) }
+                }
+            }
             if let consumer, let s3 = dependencies.s3 {
                 let sink = makeSink(s3: s3, consumer: consumer, deadLetterProducer: dependencies.deadLetterProducer)
                 addSinkTasks(to: &group, sink: sink, consumer: consumer, epoch: epoch, sourceDone: sourceDone,
@@ -118,6 +146,7 @@ public final class PipelineRuntime: Service {
             logger.info("Consumer closed (left the group)")
         }
         if let producer = dependencies.producer { await producer.shutdown(timeout: .seconds(60)) }
+        if let restProducer = dependencies.restProducer { await restProducer.shutdown(timeout: .seconds(30)) }
         if let dead = dependencies.deadLetterProducer { await dead.shutdown(timeout: .seconds(30)) }
         if let s3 = dependencies.s3 { await s3.shutdown() }
         logger.notice("pinpipe drained and stopped", metadata: ["status": "\(stats.statusLine(roles: roleNames))"])

@@ -22,6 +22,9 @@ struct StartupChecks {
         var deadLetterProducer: KafkaProducer?
         var database: PostgresConnectionParameters?
         var s3: S3Client?
+        /// The `rest` role's own producer: idempotent, never transactional (see ``restProducer()``).
+        var restProducer: KafkaProducer?
+        var restUsers: RestUsers?
     }
 
     func run() async throws -> Dependencies {
@@ -96,7 +99,36 @@ struct StartupChecks {
             SystemdNotifier.notify([.status("starting: checking the S3 bucket")])
             dependencies.s3 = try await checkBucket()
         }
+        if configuration.roles.contains(.rest) {
+            if configuration.rest.authentication == .basic {
+                let path = try RestUsers.resolvePath(configured: configuration.rest.credentialsFile,
+                                                     environment: environment)
+                var warnings: [String] = []
+                dependencies.restUsers = try RestUsers.load(file: path, warnings: &warnings)
+                for warning in warnings { logger.warning("\(warning)") }
+            }
+            dependencies.restProducer = try restProducer()
+        }
         return dependencies
+    }
+
+    /// The REST role's producer: idempotent with acks=all but not transactional, so a client's records are
+    /// acknowledged on their own (a transaction would hold every reply until its commit). `message.timeout.ms`
+    /// is `rest.produce_timeout`, and `linger.ms` is 1 ms: a reply waits for its acknowledgement, so batching
+    /// delay is latency. `kafka.producer_properties` override both. The in-flight bound is the endpoint's
+    /// (`rest.max_in_flight`), so this producer's own window never makes a request wait.
+    func restProducer() throws -> KafkaProducer {
+        let kafka = configuration.kafka
+        let rest = configuration.rest
+        let timeout = Int(rest.produceTimeout.components.seconds * 1000
+                          + rest.produceTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let properties = ["linger.ms": "1", "message.timeout.ms": "\(timeout)"]
+            .merging(kafka.effectiveProducerProperties) { _, configured in configured }
+        var producerConfiguration = KafkaProducerConfiguration(
+            bootstrapServers: kafka.bootstrapServers, properties: properties,
+            maxInFlight: rest.maxInFlight + rest.maxRecords)
+        producerConfiguration.clientID = "pinpipe-rest"
+        return try KafkaProducer(configuration: producerConfiguration, logger: logger.with(actor: "rest-producer"))
     }
 
     /// Loads the credentials file, connects and checks that each table and key column exists.

@@ -15,7 +15,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Configuration file.")
     var config: String = "/etc/pinpipe/pinpipe.yaml"
 
-    @Flag(help: "Also read the database credentials file.")
+    @Flag(help: "Also read the database credentials file (and the REST users file).")
     var credentials = false
 
     @Flag(help: "Also connect to Kafka with the configured authentication and print the cluster id, brokers and API versions.")
@@ -32,6 +32,19 @@ struct CheckConfigCommand: AsyncParsableCommand {
                 var warnings: [String] = []
                 let creds = try DatabaseCredentials.load(file: path, warnings: &warnings)
                 print("# database: \(creds)")
+                for warning in warnings { FileHandle.standardError.write(Data("pinpipe: warning: \(warning)\n".utf8)) }
+            } catch {
+                FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+        }
+        if configuration.roles.contains(.rest), configuration.rest.authentication == .basic,
+           credentials || configuration.rest.credentialsFile != nil {
+            do {
+                let path = try RestUsers.resolvePath(
+                    configured: configuration.rest.credentialsFile, environment: ProcessInfo.processInfo.environment)
+                var warnings: [String] = []
+                print("# rest users: \(try RestUsers.load(file: path, warnings: &warnings))")
                 for warning in warnings { FileHandle.standardError.write(Data("pinpipe: warning: \(warning)\n".utf8)) }
             } catch {
                 FileHandle.standardError.write(Data("pinpipe: \(error)\n".utf8))

@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let observabilityBox = Mutex<ObservabilityService?>(nil)
         let runtime = PipelineRuntime(configuration: configuration, environment: ProcessInfo.processInfo.environment,
-                                      once: once, logger: logger,
+                                      once: once, logger: logger, restVersion: Pinpipe.version,
                                       onReady: { observabilityBox.withLock { $0 }?.markReady() })
         let observability = ObservabilityService(
             listen: configuration.metrics.listen, stats: runtime.pipelineStats, heartbeats: runtime.actorHeartbeats,

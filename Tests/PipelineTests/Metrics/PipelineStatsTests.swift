@@ -172,4 +172,14 @@ final class CallCounter: Sendable {
         #expect(text.contains("t.pin  [0]  153"))
         #expect(text.split(separator: "\n").count < 25, "fits one screen:\n\(text)")
     }
+
+    @Test func theRestRoleGetsItsLine() {
+        let stats = PipelineStats()
+        stats.recordRestRequest(status: 200, duration: .milliseconds(2))
+        stats.recordRestRequest(status: 200, duration: .milliseconds(2))
+        stats.recordRestRequest(status: 422, duration: .zero)
+        stats.recordRestRecords(topic: "t.pin", acknowledged: 101, failed: 1)
+        let text = StatusReport(figures: stats.snapshot(), address: "127.0.0.1:9464", now: Date()).text
+        #expect(text.contains("rest: 3 requests (200: 2, 422: 1), records t.pin 101, failed 1, in flight 0"), "\(text)")
+    }
 }

@@ -1,0 +1,131 @@
+import AsyncHTTPClient
+import Foundation
+import Kafka
+import Logging
+import NIOCore
+import NIOHTTP1
+@testable import Pipeline
+import PipelineConfig
+import Testing
+
+/// The endpoint on a real socket with a real producer against librdkafka's mock cluster: records arrive at the
+/// partition and offset each reply names, with the value as sent; a client that sends a head and stalls is cut
+/// off; a 10 MB body gets 413 and produces nothing.
+@Suite(.serialized) struct RestServiceTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "test.rest")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    struct Running {
+        let cluster: KafkaMockCluster
+        let producer: KafkaProducer
+        let service: RestService
+        let topic: String
+        let base: String
+        let shutdown = ShutdownSignal()
+    }
+
+    static func start(requestTimeout: Duration = .seconds(10)) async throws -> Running {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        let topic = "rest-\(UInt32.random(in: 0...UInt32.max)).pin"
+        try cluster.createTopic(topic, partitions: 3, replicationFactor: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers,
+                                                      properties: ["linger.ms": "1"]), logger: logger)
+        var settings = RestConfiguration()
+        settings.listen = .init(host: "127.0.0.1", port: 0)
+        settings.requestTimeout = requestTimeout
+        let proxy = RestProxy(settings: settings, writableTopics: [topic], producer: producer, users: nil,
+                              stats: PipelineStats(), logger: logger, version: "test")
+        let service = RestService(proxy: proxy, settings: settings, logger: logger)
+        try await service.start()
+        let port = try #require(service.address?.port)
+        return Running(cluster: cluster, producer: producer, service: service, topic: topic,
+                       base: "http://127.0.0.1:\(port)")
+    }
+
+    static func post(_ url: String, _ body: ByteBuffer, contentType: String = "application/vnd.kafka.json.v2+json")
+        async throws -> (status: Int, body: String)
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(body)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    @Test func recordsLandWhereTheRepliesSay() async throws {
+        let running = try await Self.start()
+        let rows = (0..<30).map { #"{"index": \#($0), "title": "row \#($0)", "latitude": -89.9787}"# }
+        var replies: [(partition: Int, offset: Int)] = []
+        for (index, row) in rows.enumerated() {
+            let path = index % 3 == 2 ? "/topics/\(running.topic)/partitions/1" : "/topics/\(running.topic)"
+            let reply = try await Self.post(running.base + path, ByteBuffer(string: #"{"records":[{"value":"# + row + "}]}"))
+            #expect(reply.status == 200, "\(reply.body)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any])
+            let entry = try #require((json["offsets"] as? [[String: Any]])?.first)
+            replies.append((try #require(entry["partition"] as? Int), try #require(entry["offset"] as? Int)))
+        }
+        // A batch with keys, partitioned by key.
+        let batch = try await Self.post(running.base + "/topics/\(running.topic)",
+                                        ByteBuffer(string: #"{"records":[{"key":"a","value":{"k":1}},{"key":"a","value":{"k":2}}]}"#))
+        #expect(batch.status == 200)
+
+        let contents = try await KafkaTopicReader(bootstrapServers: running.cluster.bootstrapServers, readCommitted: false, logger: Self.logger)
+            .readAll(topic: running.topic, timeout: .seconds(30))
+        #expect(contents.records.count == rows.count + 2)
+        for (row, place) in zip(rows, replies) {
+            let record = contents.records.first { $0.partition == Int32(place.partition) && $0.offset == Int64(place.offset) }
+            let compact = row.replacingOccurrences(of: ": ", with: ":").replacingOccurrences(of: ", ", with: ",")
+            #expect(record.map { String(decoding: $0.value, as: UTF8.self) } == compact)
+        }
+        #expect(replies.enumerated().filter { $0.offset % 3 == 2 }.allSatisfy { $0.element.partition == 1 })
+        let keyed = contents.records.filter { $0.key == Array(#""a""#.utf8) }
+        #expect(keyed.count == 2 && Set(keyed.map { $0.partition }).count == 1)
+
+        // 10 MB: 413 in the proxy's envelope, nothing produced.
+        let big = try await Self.post(running.base + "/topics/\(running.topic)",
+                                      ByteBuffer(string: #"{"records":[{"value":""# + String(repeating: "x", count: 10 << 20) + #""}]}"#))
+        #expect(big.status == 413 && big.body.contains(#""error_code":413"#), "\(big.body.prefix(200))")
+        let after = try await KafkaTopicReader(bootstrapServers: running.cluster.bootstrapServers, readCommitted: false, logger: Self.logger)
+            .readAll(topic: running.topic, timeout: .seconds(30))
+        #expect(after.records.count == rows.count + 2)
+
+        running.shutdown.trigger()
+        await running.service.stop()
+        await running.producer.shutdown(timeout: .seconds(5))
+    }
+
+    @Test func aClientThatStallsAfterItsHeadersIsCutOff() async throws {
+        let running = try await Self.start(requestTimeout: .milliseconds(500))
+        let port = try #require(running.service.address?.port)
+        let started = ContinuousClock.now
+        let received = try await Task.detached { () -> Int in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+            let head = "POST /topics/\(running.topic) HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.json.v2+json\r\nContent-Length: 100\r\n\r\n"
+            _ = head.withCString { send(fd, $0, strlen($0), 0) }
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            return recv(fd, &buffer, buffer.count, 0)   // blocks until the server closes
+        }.value
+        let took = ContinuousClock.now - started
+        #expect(received == 0, "the connection is closed without a reply")
+        #expect(took >= .milliseconds(400) && took < .seconds(5), "\(took)")
+        let contents = try await KafkaTopicReader(bootstrapServers: running.cluster.bootstrapServers, readCommitted: false, logger: Self.logger)
+            .readAll(topic: running.topic, timeout: .seconds(30))
+        #expect(contents.records.isEmpty)
+        await running.service.stop()
+        await running.producer.shutdown(timeout: .seconds(5))
+    }
+}
