@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Support
 import Synchronization
 
 /// A consumer-group member with explicit offset commits, eager rebalancing and a dedicated poll thread.
@@ -15,11 +16,11 @@ public final class KafkaConsumer: Sendable {
     let configuration: KafkaConsumerConfiguration
     let logger: Logger
     /// Runs `rd_kafka_consumer_poll` (and therefore the rebalance callback) and the final close.
-    let pollWorker: BlockingWorker
+    let pollWorker: BlockingExecutor
     /// Runs commits and broker queries, so they never need the poll thread (which may be inside a revocation).
-    let queryWorker: BlockingWorker
+    let queryWorker: BlockingExecutor
     /// Runs ``wakeFetchers()`` requests, so they delay neither polls nor commits.
-    let wakeupWorker: BlockingWorker
+    let wakeupWorker: BlockingExecutor
     let wakeupRunning = AtomicFlag()
     let wakeups = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
@@ -48,9 +49,9 @@ public final class KafkaConsumer: Sendable {
         self.state = state
         self.configuration = configuration
         self.logger = logger
-        self.pollWorker = BlockingWorker(name: "pinpipe-kafka-consumer-poll")
-        self.queryWorker = BlockingWorker(name: "pinpipe-kafka-consumer-commit")
-        self.wakeupWorker = BlockingWorker(name: "pinpipe-kafka-consumer-wakeup")
+        self.pollWorker = BlockingExecutor(name: "kafka-poll")
+        self.queryWorker = BlockingExecutor(name: "kafka-commit")
+        self.wakeupWorker = BlockingExecutor(name: "kafka-wakeup")
         logger.info(
             "Kafka consumer subscribed",
             metadata: [
@@ -226,10 +227,11 @@ public final class KafkaConsumer: Sendable {
         // Jobs read the client when they start: once each worker has run one more job, none uses the old one.
         _ = await queryWorker.run {}
         _ = await wakeupWorker.run {}
-        let destroyed = await pollWorker.run {
+        let destroyed = await pollWorker.run(orIfShutDown: false) {
             rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+            return true
         }
-        if destroyed == nil { rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
+        if !destroyed { rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
         state.revoking.withLock { $0.removeAll() }
         state.revocations.withLock { $0.removeAll() }
         logger.notice("Kafka consumer created anew to join the group again",
@@ -360,10 +362,10 @@ public final class KafkaConsumer: Sendable {
             }
             return rk
         }
-        await queryWorker.stopAndWait()
-        await wakeupWorker.stopAndWait()
+        await queryWorker.shutdownAndWait()
+        await wakeupWorker.shutdownAndWait()
         if let rk { _ = await pollWorker.run { rd_kafka_destroy(rk.pointer) } }
-        await pollWorker.stopAndWait()
+        await pollWorker.shutdownAndWait()
         logger.info("Kafka consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])
     }
 

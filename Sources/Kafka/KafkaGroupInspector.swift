@@ -1,12 +1,13 @@
 import CRdKafka
 import Logging
+import Support
 
 /// Reads a consumer group's committed offsets and the partitions' watermarks without joining the group
 /// (no subscription, so a running group is not rebalanced). Used by `pinpipe verify`.
 public final class KafkaGroupInspector: Sendable {
     private let handle: RDKafkaHandle
     private let context: RDKafkaClientContext
-    private let worker = BlockingWorker(name: "pinpipe-kafka-inspector")
+    private let worker = BlockingExecutor(name: "kafka-inspect")
 
     public init(bootstrapServers: String, groupID: String, properties: [String: String] = [:], logger: Logger)
         throws(KafkaError)
@@ -92,6 +93,6 @@ public final class KafkaGroupInspector: Sendable {
     public func close() async {
         let rk = handle
         _ = await worker.run { rd_kafka_destroy(rk.pointer) }
-        await worker.stopAndWait()
+        await worker.shutdownAndWait()
     }
 }

@@ -14,7 +14,7 @@ public final class KafkaProducer: Sendable {
     let state: ProducerCallbackState
     let configuration: KafkaProducerConfiguration
     let logger: Logger
-    let admin: BlockingWorker
+    let admin: BlockingExecutor
     private let pollThreadFinished = DispatchSemaphore(value: 0)
     private let shutdownStarted = Atomic<Bool>(false)
 
@@ -55,7 +55,7 @@ public final class KafkaProducer: Sendable {
         self.state = state
         self.configuration = configuration
         self.logger = logger
-        self.admin = BlockingWorker(name: "pinpipe-kafka-admin")
+        self.admin = BlockingExecutor(name: "kafka-admin")
         let thread = Thread { [self] in pollLoop() }
         thread.name = "pinpipe-kafka-producer-poll"
         thread.start()
@@ -152,7 +152,7 @@ public final class KafkaProducer: Sendable {
         }
         state.stopRequested.store(true, ordering: .sequentiallyConsistent)
         await waitForPollThread()
-        await admin.stopAndWait()
+        await admin.shutdownAndWait()
         logger.info("Kafka producer shut down")
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import NIOCore
 import PipelineConfig
+import Support
 import Testing
 
 @testable import Pipeline
 
 @Suite struct PartitionBatcherTests {
-    let start = ContinuousClock.now
+    let start = PipelineClock.Instant(offset: .zero)
 
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

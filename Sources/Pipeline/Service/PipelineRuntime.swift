@@ -87,8 +87,10 @@ public final class PipelineRuntime: Service {
             status: { [stats, roleNames, shutdown] in
                 (shutdown.isTriggered ? "draining: " : "running: ") + stats.statusLine(roles: roleNames)
             }, logger: logger)
-        let supervision = Task { await supervisor.run() }
-        let extender = Task { await self.extendTimeoutWhileDraining() }
+        // The supervisor and the timeout extender are child tasks: they end with the actors, never outlive them.
+        await withTaskGroup(of: Void.self) { services in
+        services.addTask { await supervisor.run() }
+        services.addTask { await self.extendTimeoutWhileDraining() }
         await withTaskGroup(of: Void.self) { group in
             if let producer, configuration.roles.contains(.produce), let database = dependencies.database {
                 let source = SourceProducer(configuration: configuration, database: database, producer: producer,
@@ -110,8 +112,8 @@ public final class PipelineRuntime: Service {
                              errors: errors)
             }
         }
-        supervision.cancel()
-        extender.cancel()
+        services.cancelAll()
+        }
         let firstError = errors.first
         if let consumer {
             await consumer.close()
@@ -184,7 +186,7 @@ extension PipelineRuntime {
                 SystemdNotifier.notify([.extendTimeout(.seconds(30))])
                 last = progress
             }
-            try? await Task.sleep(for: .seconds(10))
+            do { try await heartbeats.clock.sleep(for: .seconds(10)) } catch { return }
         }
     }
 }

@@ -97,12 +97,17 @@ struct StartupChecks {
                                          maxDelay: configuration.source.reconnect.maxDelay,
                                          maxAttempts: configuration.source.reconnect.startupAttempts)
         let connection = try await PostgresConnection.connect(parameters, retry: policy, logger: logger)
-        defer { Task { await connection.close() } }
-        for table in configuration.source.tables {
-            let name = "\"" + table.table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            let probe = try await connection.query("SELECT * FROM \(name) LIMIT 0")
-            _ = try PostgresRowEncoder(columns: probe.columns, keyColumn: table.keyColumn)
+        do {
+            for table in configuration.source.tables {
+                let name = "\"" + table.table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let probe = try await connection.query("SELECT * FROM \(name) LIMIT 0")
+                _ = try PostgresRowEncoder(columns: probe.columns, keyColumn: table.keyColumn)
+            }
+        } catch {
+            await connection.close()
+            throw error
         }
+        await connection.close()
         logger.info("PostgreSQL tables present", metadata: [
             "pg.server": "\(credentials.host):\(credentials.port)/\(credentials.database)",
             "pg.tables": "\(configuration.source.tables.map(\.table))",

@@ -1,3 +1,4 @@
+import Support
 import Kafka
 import Logging
 import PipelineConfig
@@ -32,7 +33,7 @@ final class PartitionWriter: Sendable {
     /// in `deadLetters` are not valid JSON: the batch carries them to the dead-letter location, and their offsets
     /// stay inside its range. `timePaths` (extension) holds each record's path segment, in range order.
     func append(_ batch: KafkaRecordBatch, _ range: Range<Int>, deadLetters: [Int: DeadLetter], timePaths: [String]?,
-                now: ContinuousClock.Instant) {
+                now: PipelineClock.Instant) {
         let repeatedBefore = state.withLock { $0.batcher.repeatedOffsets }
         defer {
             let repeated = state.withLock { $0.batcher.repeatedOffsets } - repeatedBefore
@@ -58,7 +59,7 @@ final class PartitionWriter: Sendable {
     }
 
     /// Seals the open batch when it is too old (called by the sink's timer).
-    func tick(now: ContinuousClock.Instant) {
+    func tick(now: PipelineClock.Instant) {
         perform(mutate { $0.tick(now: now) })
     }
 

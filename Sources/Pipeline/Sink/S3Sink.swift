@@ -61,7 +61,8 @@ public final class S3Sink: Sendable {
                 deadLetter: any DeadLetterWriter, stats: PipelineStats, heartbeats: Heartbeats, hooks: TestHooks,
                 logger: Logger, onFatal: @escaping @Sendable () -> Void) {
         self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer,
-                                   deadLetter: deadLetter, stats: stats, logger: logger, hooks: hooks, onFatal: onFatal)
+                                   deadLetter: deadLetter, stats: stats, logger: logger, hooks: hooks,
+                                   clock: heartbeats.clock, onFatal: onFatal)
         self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
         self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
     }
@@ -92,7 +93,7 @@ public final class S3Sink: Sendable {
         defer { liveness.unregister() }
         let started = ContinuousClock.now
         let records = chain(input.map { Turn.input($0) }, [Turn.end].async)
-        let ticks = AsyncTimerSequence(interval: tickInterval, clock: ContinuousClock()).map { _ in Turn.tick }
+        let ticks = AsyncTimerSequence(interval: tickInterval, clock: liveness.clock).map { _ in Turn.tick }
         // Child tasks settle revocations (waiting for uploads in progress) while the loop goes on turning.
         try await withThrowingDiscardingTaskGroup { revocations in
             turns: for try await turn in merge(records, ticks) {
@@ -107,7 +108,7 @@ public final class S3Sink: Sendable {
                         revocations.addTask { await self.settle(revocation, after: uploads) }
                     }
                 case .tick:
-                    let now = ContinuousClock.now
+                    let now = liveness.clock.now
                     for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
                 case .end:
                     break turns
@@ -124,7 +125,7 @@ public final class S3Sink: Sendable {
 
     private func handle(_ input: SinkInput) async throws {
         let stale = revokedAt.withLock { $0 }
-        let now = ContinuousClock.now
+        let now = liveness.clock.now
         let batch = input.records
         let records = batch.records
         var start = 0
@@ -218,7 +219,7 @@ public final class S3Sink: Sendable {
                 let largest = writers.withLock { $0.values.max { $0.openBytes < $1.openBytes } }
                 largest?.sealForMemory()
             }
-            await budget.waitForRelease(after: seen, timeout: .seconds(1))
+            await budget.waitForRelease(after: seen, timeout: .seconds(1), clock: context.clock)
             liveness.beat()
         }
     }
@@ -252,8 +253,8 @@ public final class S3Sink: Sendable {
                 for upload in uploads { await upload.value }
                 return true
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
+            group.addTask { [clock = context.clock] in
+                try? await clock.sleep(for: timeout)
                 return false
             }
             let first = await group.next() ?? false

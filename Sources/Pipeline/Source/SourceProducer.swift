@@ -125,6 +125,22 @@ public final class SourceProducer: Sendable {
     /// moved the table's checkpoint.
     func streamTable(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant,
                      checkpoint: CheckpointWriter? = nil, transactions: TransactionCoordinator? = nil) async throws {
+        // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.
+        // Closed here, whatever way the reading ends, before this returns.
+        var open: PostgresConnection?
+        do {
+            try await streamRows(table, progress: progress, started: started, checkpoint: checkpoint,
+                                 transactions: transactions, over: &open)
+        } catch {
+            await open?.close()
+            throw error
+        }
+        await open?.close()
+    }
+
+    private func streamRows(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant,
+                            checkpoint: CheckpointWriter?, transactions: TransactionCoordinator?,
+                            over open: inout PostgresConnection?) async throws {
         let topic = configuration.kafka.topic(for: table)
         var metadata: Logger.Metadata = [LogKey.table: "\(table.table)", LogKey.topic: "\(topic)"]
         var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
@@ -132,9 +148,6 @@ public final class SourceProducer: Sendable {
         var reportedFallback = false
         // Exactly-once: the generation this reader's rows belong to; an abort rewinds it to the committed key.
         var generation = transactions?.generation ?? 0
-        // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.
-        var open: PostgresConnection?
-        defer { if let open { Task { await open.close() } } }
         while !shutdown.isTriggered {
             do {
                 // The start-up checks already proved the database reachable: from here on an outage is retried
