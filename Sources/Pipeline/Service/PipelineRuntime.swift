@@ -19,10 +19,11 @@ public final class PipelineRuntime: Service {
     let environment: [String: String]
     let once: Bool
     let logger: Logger
-    let stats = PipelineStats()
-    let heartbeats = Heartbeats()
-    let shutdown = ShutdownSignal()
-    let hooks: TestHooks
+    /// The figures, heartbeats, logger, hooks and shutdown signal every actor shares.
+    let context: ActorContext
+    var stats: PipelineStats { context.stats }
+    var heartbeats: Heartbeats { context.heartbeats }
+    var shutdown: ShutdownSignal { context.shutdown }
     /// Called with a one-line summary once READY=1 was sent (tests and the demo print it).
     let onReady: @Sendable () -> Void
 
@@ -32,7 +33,7 @@ public final class PipelineRuntime: Service {
         self.environment = environment
         self.once = once
         self.logger = logger
-        self.hooks = TestHooks(environment: environment)
+        self.context = ActorContext(logger: logger, hooks: TestHooks(environment: environment))
         self.onReady = onReady
     }
 
@@ -52,27 +53,15 @@ public final class PipelineRuntime: Service {
         SystemdNotifier.notify([.status("starting: checking dependencies")])
         let dependencies = try await StartupChecks(configuration: configuration, environment: environment,
                                                    logger: logger).run()
-        let epoch = AssignmentEpoch()
-        var consumer: KafkaConsumer?
+        var topicConsumer: TopicConsumer?
         if configuration.roles.contains(.sink) {
-            var consumerConfiguration = KafkaConsumerConfiguration(
-                bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                topics: configuration.topics, properties: configuration.kafka.effectiveConsumerProperties)
-            // Revocations travel to the sink through the channel, behind the records (see SinkRevocation).
-            consumerConfiguration.deferRevocations = true
-            let log = logger
-            let stats = stats
-            consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger) { event in
-                switch event {
-                case .assigned(let partitions):
-                    stats.recordRebalance(.assigned)
-                    log.info("Partitions assigned", metadata: ["partitions": "\(partitions.map(\.description))"])
-                case .revoked(let partitions):
-                    stats.recordRebalance(.revoked)
-                    epoch.advance()
-                    log.info("Partitions revoked", metadata: ["partitions": "\(partitions.map(\.description))"])
-                }
-            }
+            // The topic consumer owns the group member and its rebalance callback.
+            topicConsumer = try TopicConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
+                    topics: configuration.topics, properties: configuration.kafka.effectiveConsumerProperties),
+                context: context.with(actor: "consumer"), onDataLoss: configuration.kafka.onDataLoss,
+                joinTimeout: configuration.kafka.joinTimeout)
         }
         let producer = dependencies.producer
         let sourceDone = ShutdownSignal()
@@ -94,8 +83,7 @@ public final class PipelineRuntime: Service {
         await withTaskGroup(of: Void.self) { group in
             if let producer, configuration.roles.contains(.produce), let database = dependencies.database {
                 let source = SourceProducer(configuration: configuration, database: database, producer: producer,
-                                            stats: stats, heartbeats: heartbeats, shutdown: shutdown, hooks: hooks,
-                                            once: once, logger: logger.with(actor: "source"))
+                                            once: once, context: context.with(actor: "source"))
                 group.addTask {
                     defer { sourceDone.trigger() }
                     await self.guarded(errors) {
@@ -106,17 +94,18 @@ public final class PipelineRuntime: Service {
             } else {
                 sourceDone.trigger()
             }
-            if let consumer, let s3 = dependencies.s3 {
-                let sink = makeSink(s3: s3, consumer: consumer, deadLetterProducer: dependencies.deadLetterProducer)
-                addSinkTasks(to: &group, sink: sink, consumer: consumer, epoch: epoch, sourceDone: sourceDone,
+            if let topicConsumer, let s3 = dependencies.s3 {
+                let sink = makeSink(s3: s3, consumer: topicConsumer.consumer,
+                                    deadLetterProducer: dependencies.deadLetterProducer)
+                addSinkTasks(to: &group, sink: sink, topicConsumer: topicConsumer, sourceDone: sourceDone,
                              errors: errors)
             }
         }
         services.cancelAll()
         }
         let firstError = errors.first
-        if let consumer {
-            await consumer.close()
+        if let topicConsumer {
+            await topicConsumer.close()
             logger.info("Consumer closed (left the group)")
         }
         if let producer = dependencies.producer { await producer.shutdown(timeout: .seconds(60)) }
@@ -141,12 +130,8 @@ extension PipelineRuntime {
         }
     }
 
-    func addSinkTasks(to group: inout TaskGroup<Void>, sink: S3Sink, consumer: KafkaConsumer, epoch: AssignmentEpoch,
+    func addSinkTasks(to group: inout TaskGroup<Void>, sink: S3Sink, topicConsumer: TopicConsumer,
                       sourceDone: ShutdownSignal, errors: ActorErrors) {
-        let topicConsumer = TopicConsumer(consumer: consumer, epoch: epoch, stats: stats, heartbeats: heartbeats,
-                                          shutdown: shutdown, hooks: hooks, logger: logger.with(actor: "consumer"),
-                                          onDataLoss: configuration.kafka.onDataLoss,
-                                          joinTimeout: configuration.kafka.joinTimeout)
         let stopWhenCaughtUp: (@Sendable () -> Bool)? = once ? { @Sendable in sourceDone.isTriggered } : nil
         let (channel, elements) = BoundedChannel<SinkInput>.make(
             low: max(1, configuration.s3.channelCapacity / 2), high: configuration.s3.channelCapacity,
@@ -171,9 +156,8 @@ extension PipelineRuntime {
         }
         return S3Sink(
             settings: configuration.s3, objectStore: S3ObjectStore(client: s3, bucket: configuration.s3.bucket),
-            committer: KafkaOffsetCommitter(consumer: consumer), deadLetter: deadLetter, stats: stats,
-            heartbeats: heartbeats, hooks: hooks, logger: logger.with(actor: "sink"),
-            onFatal: { [shutdown] in shutdown.trigger() })
+            committer: KafkaOffsetCommitter(consumer: consumer), deadLetter: deadLetter,
+            context: context.with(actor: "sink"))
     }
 
     /// The drain may need longer than TimeoutStopSec: keep extending it while it makes progress.

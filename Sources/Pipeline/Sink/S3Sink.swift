@@ -57,13 +57,14 @@ public final class S3Sink: Sendable {
     private let memoryWait = Mutex<Duration>(.zero)
     static let actorName = "sink"
 
+    /// A fatal error (403, a missing bucket, …) triggers `context.shutdown`: the pipeline drains and exits non-zero.
     public init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
-                deadLetter: any DeadLetterWriter, stats: PipelineStats, heartbeats: Heartbeats, hooks: TestHooks,
-                logger: Logger, onFatal: @escaping @Sendable () -> Void) {
+                deadLetter: any DeadLetterWriter, context: ActorContext) {
+        let shutdown = context.shutdown
         self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer,
-                                   deadLetter: deadLetter, stats: stats, logger: logger, hooks: hooks,
-                                   clock: heartbeats.clock, onFatal: onFatal)
-        self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
+                                   deadLetter: deadLetter, stats: context.stats, logger: context.logger,
+                                   hooks: context.hooks, clock: context.clock, onFatal: { shutdown.trigger() })
+        self.liveness = ActorLiveness(heartbeats: context.heartbeats, name: Self.actorName)
         self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
     }
 

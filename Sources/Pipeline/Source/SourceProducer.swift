@@ -13,28 +13,25 @@ public final class SourceProducer: Sendable {
     let database: PostgresConnectionParameters
     let producer: KafkaProducer
     let checkpoints: CheckpointStore
-    let stats: PipelineStats
+    let context: ActorContext
     let liveness: ActorLiveness
-    let shutdown: ShutdownSignal
-    let hooks: TestHooks
-    let logger: Logger
     let once: Bool
+    var stats: PipelineStats { context.stats }
+    var shutdown: ShutdownSignal { context.shutdown }
+    var hooks: TestHooks { context.hooks }
+    var logger: Logger { context.logger }
     static let actorName = "source"
 
     public init(configuration: PinpipeConfiguration, database: PostgresConnectionParameters, producer: KafkaProducer,
-                stats: PipelineStats, heartbeats: Heartbeats, shutdown: ShutdownSignal, hooks: TestHooks,
-                once: Bool, logger: Logger) {
+                once: Bool, context: ActorContext) {
         self.configuration = configuration
         self.database = database
         self.producer = producer
         self.checkpoints = CheckpointStore(stateDirectory: configuration.stateDirectory,
                                            topicPrefix: configuration.kafka.topicPrefix)
-        self.stats = stats
-        self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
-        self.shutdown = shutdown
-        self.hooks = hooks
+        self.context = context
+        self.liveness = ActorLiveness(heartbeats: context.heartbeats, name: Self.actorName)
         self.once = once || configuration.source.exitWhenDone
-        self.logger = logger
     }
 
     var source: SourceConfiguration { configuration.source }

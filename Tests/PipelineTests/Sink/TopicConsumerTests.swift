@@ -21,15 +21,14 @@ import TestSupport
         let logs = LogCapture()
         let group = "join-group-\(UInt32.random(in: 0...UInt32.max))"
         cluster.setAllBrokersDown()
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group,
-                                                      topics: [topic], properties: ["session.timeout.ms": "6000"]),
-            logger: logs.logger("test.kafka", level: .warning))
         let stats = PipelineStats()
         let shutdown = ShutdownSignal()
-        let topicConsumer = TopicConsumer(consumer: consumer, epoch: AssignmentEpoch(), stats: stats,
-                                          heartbeats: Heartbeats(), shutdown: shutdown, hooks: .none,
-                                          logger: logs.logger("test.consumer", level: .info), joinTimeout: .seconds(15))
+        let topicConsumer = try TopicConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group,
+                                                      topics: [topic], properties: ["session.timeout.ms": "6000"]),
+            context: ActorContext(stats: stats, logger: logs.logger("test.consumer", level: .info), shutdown: shutdown),
+            joinTimeout: .seconds(15))
+        let consumer = topicConsumer.consumer
         let (channel, elements) = BoundedChannel<SinkInput>.make(low: 100, high: 1_000) { $0.records.count }
         let drain = Task { for await _ in elements {} }
         let run = Task { try await topicConsumer.run(into: channel) }

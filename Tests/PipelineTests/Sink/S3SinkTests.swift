@@ -81,8 +81,7 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         settings.batch = limits
         configure(&settings)
         return S3Sink(settings: settings, objectStore: store, committer: committer, deadLetter: dead,
-                      stats: PipelineStats(), heartbeats: Heartbeats(), hooks: .none, logger: Logger(label: "test"),
-                      onFatal: {})
+                      context: ActorContext(logger: Logger(label: "test")))
     }
 
     @Test func malformedRecordsGoToOneDeadLetterObjectPerBatchBeforeTheData() async throws {
