@@ -6,6 +6,9 @@ import Synchronization
 /// A consumer-group member with explicit offset commits, eager rebalancing and a dedicated poll thread.
 ///
 /// - Important: Call `close()` before dropping the last reference: it leaves the group and destroys the client.
+///   A consumer dropped without it is destroyed by `deinit` (without leaving the group: the coordinator notices
+///   at the session timeout), never leaked. Every job on its threads holds the consumer, so `deinit` only runs
+///   when none is in flight.
 public final class KafkaConsumer: Sendable {
     /// The current librdkafka client. ``rejoin()`` replaces it; code reads it where it uses it (inside the worker
     /// job, or under this lock for the quick local calls), never earlier, so a replaced client is destroyed only
@@ -59,6 +62,18 @@ public final class KafkaConsumer: Sendable {
                 "kafka.topics": "\(configuration.topics.joined(separator: ","))",
             ])
     }
+
+    deinit {
+        guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        logger.warning("Kafka consumer dropped without close(); destroying its client without leaving the group",
+                       metadata: ["kafka.group": "\(configuration.groupID)"])
+        // The executors' own deinit lets their threads end; no job runs (each would hold `self`).
+        rd_kafka_destroy_flags(client.withLock { $0 }.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        KafkaConsumer.destroyedInDeinit.add(1, ordering: .relaxed)
+    }
+
+    /// How many consumers `deinit` had to destroy (tests read it).
+    static let destroyedInDeinit = Atomic<Int>(0)
 
     /// The current client (see ``client``).
     var handle: RDKafkaHandle { client.withLock { $0 } }

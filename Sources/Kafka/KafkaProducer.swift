@@ -7,7 +7,9 @@ import Synchronization
 /// An idempotent (`acks=all`) Kafka producer with bounded in-flight records and per-record delivery callbacks.
 ///
 /// - Important: Call `shutdown(timeout:)` before dropping the last reference: it flushes, stops the poll thread
-///   and destroys the librdkafka client. Records still unacknowledged then get a delivery error.
+///   and destroys the librdkafka client. Records still unacknowledged then get a delivery error. A producer
+///   dropped without it is not leaked: `deinit` stops the poll thread, which purges (every `onDelivery` still
+///   runs, with an error) and destroys the client. The poll thread holds the client's state, never the producer.
 public final class KafkaProducer: Sendable {
     let handle: RDKafkaHandle
     let context: RDKafkaClientContext
@@ -56,8 +58,13 @@ public final class KafkaProducer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.admin = BlockingExecutor(name: "kafka-admin")
-        let thread = Thread { [self] in pollLoop() }
-        thread.name = "pinpipe-kafka-producer-poll"
+        let finished = pollThreadFinished
+        let thread = Thread { [handle = self.handle, context, state, logger] in
+            withExtendedLifetime(context) {  // the callbacks' opaque: alive until the client is destroyed
+                KafkaProducer.pollLoop(handle: handle, state: state, logger: logger)
+            }
+            finished.signal()
+        }
         thread.start()
         logger.info(
             "Kafka producer started",
@@ -255,8 +262,18 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    deinit {
+        guard !shutdownStarted.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        logger.warning("Kafka producer dropped without shutdown(timeout:); unacknowledged records fail, client destroyed")
+        state.stopRequested.store(true, ordering: .sequentiallyConsistent)
+        KafkaProducer.destroyedInDeinit.add(1, ordering: .relaxed)
+    }
+
+    /// How many producers `deinit` had to stop (tests read it).
+    static let destroyedInDeinit = Atomic<Int>(0)
+
     /// The poll thread: serves delivery reports, flush requests and, on shutdown, the teardown.
-    private func pollLoop() {
+    private static func pollLoop(handle: RDKafkaHandle, state: ProducerCallbackState, logger: Logger) {
         let rk = handle.pointer
         while !state.stopRequested.load(ordering: .sequentiallyConsistent) {
             if state.flushRequests.withLock({ $0.isEmpty }) {
@@ -276,12 +293,10 @@ public final class KafkaProducer: Sendable {
             }
             for (request, drained) in finished { request.continuation.resume(returning: drained) }
         }
-        teardown()
-        pollThreadFinished.signal()
+        teardown(rk, state: state, logger: logger)
     }
 
-    private func teardown() {
-        let rk = handle.pointer
+    private static func teardown(_ rk: OpaquePointer, state: ProducerCallbackState, logger: Logger) {
         state.closed.store(true, ordering: .sequentiallyConsistent)
         for waiter in state.window.withLock({ $0.close() }) { waiter.resume(returning: false) }
         while state.activeEnqueues.load(ordering: .sequentiallyConsistent) > 0 { usleep(1000) }

@@ -24,6 +24,7 @@ public final class PipelineRuntime: Service {
     var stats: PipelineStats { context.stats }
     var heartbeats: Heartbeats { context.heartbeats }
     var shutdown: ShutdownSignal { context.shutdown }
+    private let stoppingSent = Atomic<Bool>(false)
     /// Called with a one-line summary once READY=1 was sent (tests and the demo print it).
     let onReady: @Sendable () -> Void
 
@@ -43,10 +44,16 @@ public final class PipelineRuntime: Service {
         try await withGracefulShutdownHandler {
             try await runPipeline()
         } onGracefulShutdown: {
-            SystemdNotifier.notify([.stopping, .status("draining: \(self.stats.statusLine(roles: self.roleNames))")])
+            self.notifyStopping()
             self.logger.notice("Shutdown requested; draining")
             self.shutdown.trigger()
         }
+    }
+
+    /// STOPPING=1 (once) as the drain begins, whatever began it: a signal, `--once` completion or a failed actor.
+    func notifyStopping() {
+        guard !stoppingSent.exchange(true, ordering: .relaxed) else { return }
+        SystemdNotifier.notify([.stopping, .status("draining: \(stats.statusLine(roles: roleNames))")])
     }
 
     private func runPipeline() async throws {
@@ -103,6 +110,7 @@ public final class PipelineRuntime: Service {
         }
         services.cancelAll()
         }
+        notifyStopping()  // the actors are done (`--once`, a failure): what follows is the drain
         let firstError = errors.first
         if let topicConsumer {
             await topicConsumer.close()
@@ -163,6 +171,8 @@ extension PipelineRuntime {
     /// The drain may need longer than TimeoutStopSec: keep extending it while it makes progress.
     func extendTimeoutWhileDraining() async {
         await shutdown.wait()
+        if Task.isCancelled { return }
+        notifyStopping()
         var last = -1.0
         while !Task.isCancelled {
             let progress = stats.drainProgress
