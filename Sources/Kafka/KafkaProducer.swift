@@ -17,7 +17,8 @@ public final class KafkaProducer: Sendable {
     let configuration: KafkaProducerConfiguration
     let logger: Logger
     let admin: BlockingExecutor
-    private let pollThreadFinished = DispatchSemaphore(value: 0)
+    /// Runs the poll loop (one job, for the producer's life) and, at its end, the teardown.
+    private let pollThread = BlockingExecutor(name: "kafka-produce")
     private let shutdownStarted = Atomic<Bool>(false)
 
     /// Creates the client (defaults `acks=all`, `enable.idempotence=true`; `configuration.properties` override
@@ -58,14 +59,12 @@ public final class KafkaProducer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.admin = BlockingExecutor(name: "kafka-admin")
-        let finished = pollThreadFinished
-        let thread = Thread { [handle = self.handle, context, state, logger] in
+        pollThread.submit { [handle = self.handle, context, state, logger] in
             withExtendedLifetime(context) {  // the callbacks' opaque: alive until the client is destroyed
                 KafkaProducer.pollLoop(handle: handle, state: state, logger: logger)
             }
-            finished.signal()
         }
-        thread.start()
+        pollThread.shutdown()  // the loop is its last job: the thread ends with it
         logger.info(
             "Kafka producer started",
             metadata: [
@@ -89,8 +88,8 @@ public final class KafkaProducer: Sendable {
         topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
         onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) async throws(KafkaError) {
-        state.activeEnqueues.add(1, ordering: .sequentiallyConsistent)
-        defer { state.activeEnqueues.subtract(1, ordering: .sequentiallyConsistent) }
+        state.activeEnqueues.enter()
+        defer { state.activeEnqueues.leave() }
         guard !state.closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("produce") }
         try await acquireSlot()
         let rkt: OpaquePointer
@@ -168,13 +167,7 @@ public final class KafkaProducer: Sendable {
     }
 
     private func waitForPollThread() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [pollThreadFinished] in
-                pollThreadFinished.wait()
-                pollThreadFinished.signal()
-                continuation.resume()
-            }
-        }
+        await pollThread.shutdownAndWait()
     }
 
     private func acquireSlot() async throws(KafkaError) {
@@ -299,7 +292,7 @@ public final class KafkaProducer: Sendable {
     private static func teardown(_ rk: OpaquePointer, state: ProducerCallbackState, logger: Logger) {
         state.closed.store(true, ordering: .sequentiallyConsistent)
         for waiter in state.window.withLock({ $0.close() }) { waiter.resume(returning: false) }
-        while state.activeEnqueues.load(ordering: .sequentiallyConsistent) > 0 { usleep(1000) }
+        state.activeEnqueues.waitUntilIdle()
         // Whatever is still queued or in flight fails with _PURGE_QUEUE/_PURGE_INFLIGHT, so every onDelivery runs.
         let purge = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
         if purge != RD_KAFKA_RESP_ERR_NO_ERROR {

@@ -1,3 +1,4 @@
+import Dispatch
 import CRdKafka
 import Synchronization
 
@@ -17,8 +18,8 @@ final class ProducerCallbackState: Sendable {
     let stopRequested = Atomic<Bool>(false)
     /// Set before teardown: `produce` refuses new records.
     let closed = Atomic<Bool>(false)
-    /// `produce` calls between their closed-check and the end of `rd_kafka_produceva`; teardown waits for 0.
-    let activeEnqueues = Atomic<Int>(0)
+    /// `produce` calls between their closed-check and their end; teardown waits until none is left.
+    let activeEnqueues = EnqueueGate()
     /// `rd_kafka_topic_t` handles by name, destroyed at teardown.
     let topics = Mutex<[String: RDKafkaHandle]>([:])
 
@@ -77,5 +78,39 @@ final class DeliveryPromise: Sendable {
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+}
+
+/// Counts the `produce` calls in progress; the poll thread's teardown waits (blocking its own thread on a
+/// semaphore the last call signals, no polling) until none is left.
+final class EnqueueGate: Sendable {
+    private struct State {
+        var active = 0
+        var idle: DispatchSemaphore?
+    }
+
+    private let state = Mutex(State())
+
+    func enter() { state.withLock { $0.active += 1 } }
+
+    func leave() {
+        let idle = state.withLock { state -> DispatchSemaphore? in
+            state.active -= 1
+            guard state.active == 0 else { return nil }
+            defer { state.idle = nil }
+            return state.idle
+        }
+        idle?.signal()
+    }
+
+    /// Blocks the calling thread until no call is in progress. Only for the producer's own poll thread.
+    func waitUntilIdle() {
+        let idle = state.withLock { state -> DispatchSemaphore? in
+            guard state.active > 0 else { return nil }
+            let semaphore = state.idle ?? DispatchSemaphore(value: 0)
+            state.idle = semaphore
+            return semaphore
+        }
+        idle?.wait()
     }
 }
