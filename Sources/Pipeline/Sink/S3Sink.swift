@@ -95,8 +95,11 @@ public final class S3Sink: Sendable {
         let started = ContinuousClock.now
         let records = chain(input.map { Turn.input($0) }, [Turn.end].async)
         let ticks = AsyncTimerSequence(interval: tickInterval, clock: liveness.clock).map { _ in Turn.tick }
-        // Child tasks settle revocations (waiting for uploads in progress) while the loop goes on turning.
+        // Child tasks run the upload chains and settle revocations (waiting for uploads in progress) while the
+        // loop goes on turning; the last drain happens inside the group, so no upload outlives the sink.
         try await withThrowingDiscardingTaskGroup { revocations in
+            revocations.addTask { await self.context.uploadChains.run() }
+            defer { context.uploadChains.finish() }
             turns: for try await turn in merge(records, ticks) {
                 liveness.beat()
                 await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
@@ -115,8 +118,8 @@ public final class S3Sink: Sendable {
                     break turns
                 }
             }
+            await drainAll()
         }
-        await drainAll()
         context.logger.info("Sink finished", metadata: [
             "memory.peak_bytes": "\(context.budget.peak)", "memory.limit_bytes": "\(context.budget.limit)",
             "memory.wait_seconds": "\(memoryWait.withLock { $0 })",
@@ -237,7 +240,7 @@ public final class S3Sink: Sendable {
     /// The group takes `partitions` away (the revocation came after every record of them): records of an
     /// older epoch are stale from now on, unstored batches are abandoned (the next owner re-reads them from the
     /// committed offset). Returns the uploads still in progress, which may finish and commit.
-    private func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64) -> [Task<Void, Never>] {
+    private func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64) -> [@Sendable () async -> Void] {
         revokedAt.withLock { revoked in
             for partition in partitions { revoked[partition] = epoch }
         }
@@ -247,11 +250,11 @@ public final class S3Sink: Sendable {
 
     /// Settles a revocation once its uploads in progress are over, or after `revocationTimeout` (logged: the
     /// upload may still land after the next owner started).
-    private func settle(_ revocation: SinkRevocation, after uploads: [Task<Void, Never>]) async {
+    private func settle(_ revocation: SinkRevocation, after uploads: [@Sendable () async -> Void]) async {
         let timeout = context.settings.revocationTimeout
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                for upload in uploads { await upload.value }
+                for upload in uploads { await upload() }
                 return true
             }
             group.addTask { [clock = context.clock] in

@@ -17,6 +17,8 @@ final class SinkContext: Sendable {
     let hooks: TestHooks
     /// The clock of the retry waits (the heartbeats' clock, so a test drives them with a test clock).
     let clock: PipelineClock
+    /// Where the upload chains run: child tasks of the sink's `run`.
+    let uploadChains = SinkUploads()
     /// What the batches of every partition hold, against `settings.memoryLimit`.
     let budget: SinkMemoryBudget
     private let fatal = Mutex<(any Error)?>(nil)
