@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML", "Support"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Support", "TestSupport", log]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Support", "TestSupport", log]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Support", "TestSupport", log, clocks]),
         .testTarget(name: "S3Tests", dependencies: [
             "S3", "Support", "TestSupport", log,
             .product(name: "NIOCore", package: "swift-nio"),

@@ -75,8 +75,10 @@ public final class PostgresConnection: Sendable {
 
     /// Connects, retrying retriable failures with exponential backoff and jitter up to `retry.maxAttempts`
     /// (nil: forever), logging each retry at warning with the reason. Non-retriable errors throw at once.
+    /// The waits run on `clock`.
     public static func connect(
-        _ parameters: PostgresConnectionParameters, retry: PostgresRetryPolicy, logger: Logger
+        _ parameters: PostgresConnectionParameters, retry: RetryPolicy, logger: Logger,
+        clock: PipelineClock = .continuous
     ) async throws(PostgresError) -> PostgresConnection {
         var attempt = 1
         while true {
@@ -100,7 +102,7 @@ public final class PostgresConnection: Sendable {
                         PostgresLogKey.attempt: "\(attempt)",
                     ])
                 do {
-                    try await Task.sleep(for: delay)
+                    try await clock.sleep(for: delay)
                 } catch {
                     throw cancelledError(during: "connecting to \(parameters.endpoint)")
                 }

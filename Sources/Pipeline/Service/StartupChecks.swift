@@ -5,6 +5,7 @@ import Logging
 import PipelineConfig
 import Postgres
 import S3
+import Support
 import Systemd
 
 /// Checks every dependency of the configured roles before READY=1, and opens the clients the actors use.
@@ -93,7 +94,7 @@ struct StartupChecks {
             database: credentials.database, sslMode: configuration.source.sslMode.rawValue,
             sslRootCert: configuration.source.sslRootCert, connectTimeout: configuration.source.connectTimeout,
             applicationName: "pinpipe", timeZone: configuration.source.timeZone)
-        let policy = PostgresRetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
+        let policy = RetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
                                          maxDelay: configuration.source.reconnect.maxDelay,
                                          maxAttempts: configuration.source.reconnect.startupAttempts)
         let connection = try await PostgresConnection.connect(parameters, retry: policy, logger: logger)
@@ -133,7 +134,7 @@ struct StartupChecks {
             configuration: S3Configuration(
                 region: settings.region, endpoint: settings.endpoint, pathStyle: settings.pathStyle,
                 multipartThreshold: settings.multipartThreshold, partSize: settings.partSize,
-                retry: S3RetryPolicy(maxAttempts: settings.requestAttempts),
+                retry: RetryPolicy.s3Requests.with(maxAttempts: settings.requestAttempts),
                 checksum: settings.checksum == .md5 ? .md5 : .crc32c),
             credentials: credentials, logger: logger.with(actor: "s3"))
         do {

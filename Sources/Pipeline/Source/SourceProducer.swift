@@ -283,7 +283,7 @@ public final class SourceProducer: Sendable {
 
     /// Connects; at start-up a bounded number of attempts (a wrong host fails fast), later forever.
     func connect(first: Bool) async throws -> PostgresConnection {
-        let policy = PostgresRetryPolicy(initialDelay: source.reconnect.initialDelay, maxDelay: source.reconnect.maxDelay,
+        let policy = RetryPolicy(initialDelay: source.reconnect.initialDelay, maxDelay: source.reconnect.maxDelay,
                                          maxAttempts: first ? source.reconnect.startupAttempts : 1)
         return try await PostgresConnection.connect(database, retry: policy, logger: logger)
     }
