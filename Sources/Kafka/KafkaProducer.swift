@@ -38,6 +38,8 @@ public final class KafkaProducer: Sendable {
                 let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
                 let box = Unmanaged<DeliveryBox>.fromOpaque(record).takeRetainedValue()
                 let m = message.pointee
+                // The slot first: once a caller hears of its delivery, `inFlight` no longer counts the record.
+                context.producer?.releaseSlot()
                 if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                     box.onDelivery(.success(KafkaDeliveryReport(topic: box.topic, partition: m.partition, offset: m.offset)))
                 } else {
@@ -50,7 +52,6 @@ public final class KafkaProducer: Sendable {
                     }
                     box.onDelivery(.failure(error))
                 }
-                context.producer?.releaseSlot()
             }
         }
         self.handle = RDKafkaHandle(handle)
@@ -100,15 +101,16 @@ public final class KafkaProducer: Sendable {
             throw error
         }
         let box = Unmanaged.passRetained(DeliveryBox(topic: topic, onDelivery: onDelivery))
-        var backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(50))
         while true {
+            let seen = state.deliveries.generation
             let err = enqueue(rkt: rkt, key: key, value: value, headers: headers, opaque: box.toOpaque())
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled
                 && !state.stopRequested.load(ordering: .relaxed)
             {
-                // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for acks.
-                try? await Task.sleep(for: backoff.next())
+                // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for the next
+                // delivery report (or the teardown), then try again.
+                await state.deliveries.wait(after: seen)
                 continue
             }
             box.release()
@@ -292,6 +294,7 @@ public final class KafkaProducer: Sendable {
     private static func teardown(_ rk: OpaquePointer, state: ProducerCallbackState, logger: Logger) {
         state.closed.store(true, ordering: .sequentiallyConsistent)
         for waiter in state.window.withLock({ $0.close() }) { waiter.resume(returning: false) }
+        state.deliveries.signal()  // a produce waiting out QUEUE_FULL sees the stop and leaves
         state.activeEnqueues.waitUntilIdle()
         // Whatever is still queued or in flight fails with _PURGE_QUEUE/_PURGE_INFLIGHT, so every onDelivery runs.
         let purge = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)

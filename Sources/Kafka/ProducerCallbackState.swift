@@ -27,11 +27,16 @@ final class ProducerCallbackState: Sendable {
         window = Mutex(InFlightWindow(limit: maxInFlight))
     }
 
+    /// `produce` calls waiting for librdkafka's own queue to shrink (`QUEUE_FULL`), resumed by the next delivery
+    /// report or the teardown: a continuation, not a sleep.
+    let deliveries = DeliverySignal()
+
     /// Frees one in-flight slot and hands it to the oldest parked `produce`, if any.
     func releaseSlot() {
         if let waiter = window.withLock({ $0.release() }) {
             waiter.resume(returning: true)
         }
+        deliveries.signal()
     }
 }
 
@@ -112,5 +117,49 @@ final class EnqueueGate: Sendable {
             return semaphore
         }
         idle?.wait()
+    }
+}
+
+/// "A delivery report arrived": a generation counter and the tasks waiting for it to move.
+final class DeliverySignal: Sendable {
+    private struct State {
+        var generation = 0
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Read it before the attempt that may have to wait, so a report in between is never missed.
+    var generation: Int { state.withLock { $0.generation } }
+
+    /// Moves the generation and resumes every waiter.
+    func signal() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation += 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once the generation moved past `seen`, or once the calling task is cancelled.
+    func wait(after seen: Int) async {
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.generation != seen || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
     }
 }
