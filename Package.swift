@@ -90,7 +90,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+        ], exclude: ["Oracle"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Support", "TestSupport", log, clocks]),
         .testTarget(name: "SupportTests", dependencies: ["Support", clocks]),
         .testTarget(name: "HTTPServerTests", dependencies: [

@@ -45,7 +45,8 @@ public final class KafkaConsumer: Sendable {
         }
         let state = ConsumerCallbackState(onRebalance: onRebalance, deferRevocations: configuration.deferRevocations)
         let context = RDKafkaClientContext(
-            logger: logger, bootstrapServers: configuration.bootstrapServers, consumer: state)
+            logger: logger, bootstrapServers: configuration.bootstrapServers, consumer: state,
+            oauthBearer: configuration.oauthBearer)
         let rk = try KafkaConsumer.makeSubscribedClient(configuration: configuration, context: context)
         self.client = Mutex(RDKafkaHandle(rk))
         self.context = context

@@ -15,6 +15,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// ``KafkaRevocation`` for ``KafkaConsumer/takeRevocations()``; the application gives them back with
     /// ``KafkaConsumer/completeRevocation(_:)``. Off: the callback applies the revocation at once.
     public var deferRevocations: Bool = false
+    /// Set: SASL/OAUTHBEARER tokens come from it (`properties` then say `sasl.mechanism=OAUTHBEARER`).
+    public var oauthBearer: KafkaOAuthBearerTokenProvider?
 
     public init(
         bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:],

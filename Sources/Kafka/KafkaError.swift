@@ -46,6 +46,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let allBrokersDown = Code(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         public static let resolve = Code(RD_KAFKA_RESP_ERR__RESOLVE)
         public static let fatal = Code(RD_KAFKA_RESP_ERR__FATAL)
+        /// SASL authentication failed (wrong password, unknown user, refused token, no common mechanism).
+        public static let authentication = Code(RD_KAFKA_RESP_ERR__AUTHENTICATION)
         public static let unknownTopicOrPartition = Code(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         public static let unknownTopic = Code(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
         public static let messageSizeTooLarge = Code(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)

@@ -11,10 +11,10 @@ public final class KafkaGroupInspector: Sendable {
     private let worker = BlockingExecutor(name: "kafka-inspect")
     private let closed = Atomic<Bool>(false)
 
-    public init(bootstrapServers: String, groupID: String, properties: [String: String] = [:], logger: Logger)
-        throws(KafkaError)
+    public init(bootstrapServers: String, groupID: String, properties: [String: String] = [:],
+                oauthBearer: KafkaOAuthBearerTokenProvider? = nil, logger: Logger) throws(KafkaError)
     {
-        let context = RDKafkaClientContext(logger: logger, bootstrapServers: bootstrapServers)
+        let context = RDKafkaClientContext(logger: logger, bootstrapServers: bootstrapServers, oauthBearer: oauthBearer)
         var list: [(String, String)] = [
             ("bootstrap.servers", bootstrapServers), ("group.id", groupID), ("enable.auto.commit", "false"),
             ("client.id", "pinpipe-verify"),

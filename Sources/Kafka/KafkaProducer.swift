@@ -29,7 +29,8 @@ public final class KafkaProducer: Sendable {
         }
         let state = ProducerCallbackState(maxInFlight: configuration.maxInFlight)
         let context = RDKafkaClientContext(
-            logger: logger, bootstrapServers: configuration.bootstrapServers, producer: state)
+            logger: logger, bootstrapServers: configuration.bootstrapServers, producer: state,
+            oauthBearer: configuration.oauthBearer)
         let handle = try RDKafkaConfiguration.makeClient(
             type: RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties, context: context
         ) { conf in

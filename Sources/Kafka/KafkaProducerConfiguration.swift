@@ -12,6 +12,11 @@ public struct KafkaProducerConfiguration: Sendable {
     /// `transactional.id`: set, the producer is transactional (see `KafkaProducer.initTransactions`) and every
     /// record must be produced inside a transaction.
     public var transactionalID: String?
+    /// Turns on librdkafka's `feature` debug output (a few lines per broker connection, at debug level) so that
+    /// ``KafkaProducer/describeCluster(timeout:)`` can report the brokers' API versions.
+    public var captureAPIVersions: Bool = false
+    /// Set: SASL/OAUTHBEARER tokens come from it (`properties` then say `sasl.mechanism=OAUTHBEARER`).
+    public var oauthBearer: KafkaOAuthBearerTokenProvider?
 
     public init(bootstrapServers: String, properties: [String: String] = [:], maxInFlight: Int = 100_000,
                 transactionalID: String? = nil) {
@@ -33,6 +38,11 @@ public struct KafkaProducerConfiguration: Sendable {
             ("queue.buffering.max.messages", String(max(1, min(maxInFlight, 10_000_000)))),
         ]
         if let transactionalID { list.append(("transactional.id", transactionalID)) }
+        var properties = properties
+        if captureAPIVersions {
+            let debug = (properties["debug"].map { $0.split(separator: ",").map(String.init) } ?? []) + ["feature"]
+            properties["debug"] = Array(Set(debug)).sorted().joined(separator: ",")
+        }
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return list
     }

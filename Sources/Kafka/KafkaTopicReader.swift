@@ -13,13 +13,16 @@ public struct KafkaTopicReader: Sendable {
     /// librdkafka properties (security settings), applied after the reader's defaults.
     public var properties: [String: String]
     public var readCommitted: Bool
+    /// Set: SASL/OAUTHBEARER tokens come from it (`properties` then say `sasl.mechanism=OAUTHBEARER`).
+    public var oauthBearer: KafkaOAuthBearerTokenProvider?
     let logger: Logger
 
     public init(bootstrapServers: String, properties: [String: String] = [:], readCommitted: Bool = true,
-                logger: Logger) {
+                oauthBearer: KafkaOAuthBearerTokenProvider? = nil, logger: Logger) {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
         self.readCommitted = readCommitted
+        self.oauthBearer = oauthBearer
         self.logger = logger
     }
 
@@ -78,7 +81,7 @@ public struct KafkaTopicReader: Sendable {
 
     private func readBlocking(topic: String, timeout: Duration) throws(KafkaError) -> Contents {
         let deadline = ContinuousClock.now + timeout
-        let context = RDKafkaClientContext(logger: logger, bootstrapServers: bootstrapServers)
+        let context = RDKafkaClientContext(logger: logger, bootstrapServers: bootstrapServers, oauthBearer: oauthBearer)
         let rk = try RDKafkaConfiguration.makeClient(type: RD_KAFKA_CONSUMER, properties: librdkafkaProperties,
                                                      context: context)
         defer {

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -8,18 +9,25 @@ final class RDKafkaClientContext: Sendable {
     let logger: Logger
     let bootstrapServers: String
     private let lastErrorStorage = Mutex<KafkaError?>(nil)
+    private let apiVersionsStorage = Mutex<APIVersionCapture>(APIVersionCapture())
     let producer: ProducerCallbackState?
     let consumer: ConsumerCallbackState?
+    /// Set: the client authenticates with SASL/OAUTHBEARER tokens from this provider.
+    let oauthBearer: KafkaOAuthBearerTokenProvider?
 
     init(
         logger: Logger, bootstrapServers: String, producer: ProducerCallbackState? = nil,
-        consumer: ConsumerCallbackState? = nil
+        consumer: ConsumerCallbackState? = nil, oauthBearer: KafkaOAuthBearerTokenProvider? = nil
     ) {
         self.logger = logger
         self.bootstrapServers = bootstrapServers
         self.producer = producer
         self.consumer = consumer
+        self.oauthBearer = oauthBearer
     }
+
+    /// API name → `min..max` from the first complete ApiVersions report (librdkafka's `feature` debug lines).
+    var apiVersions: [String: String] { apiVersionsStorage.withLock { $0.first ?? $0.current } }
 
     /// The last client-level error librdkafka reported (broker down, resolution failure, fatal error…).
     var lastError: KafkaError? { lastErrorStorage.withLock { $0 } }
@@ -34,6 +42,10 @@ final class RDKafkaClientContext: Sendable {
             case 6: .info
             default: .debug
             }
+        if level == 7, let facility, strcmp(facility, "APIVERSION") == 0, let text {
+            let line = String(cString: text)
+            apiVersionsStorage.withLock { $0.add(line) }
+        }
         guard logger.logLevel <= logLevel else { return }
         let message = text.map { String(cString: $0) } ?? ""
         let facility = facility.map { String(cString: $0) } ?? ""

@@ -46,6 +46,14 @@ enum RDKafkaConfiguration {
             let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
             context.recordError(rk, code: err, reason: reason.map { String(cString: $0) } ?? "")
         }
+        if context.oauthBearer != nil {
+            rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf) { rk, _, opaque in
+                guard let rk, let opaque else { return }
+                Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue().refreshOAuthBearerToken(rk)
+            }
+            // A SASL queue of its own, served by librdkafka's background thread (enabled after rd_kafka_new).
+            rd_kafka_conf_enable_sasl_queue(conf, 1)
+        }
         configure(conf)
         var errstr = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(type, conf, &errstr, errstr.count) else {
@@ -54,6 +62,14 @@ enum RDKafkaConfiguration {
             for (name, value) in properties { reason = KafkaSecrets.redact(reason, value: value, of: name) }
             throw KafkaError(
                 code: .clientCreation, message: "cannot create the Kafka client: \(reason)", isRetriable: false)
+        }
+        if context.oauthBearer != nil, let error = rd_kafka_sasl_background_callbacks_enable(handle) {
+            // Token refreshes run on librdkafka's background thread, whatever the client's poll loop is doing.
+            let reason = String(cString: rd_kafka_error_string(error))
+            rd_kafka_error_destroy(error)
+            rd_kafka_destroy(handle)
+            throw KafkaError(code: .clientCreation, message: "cannot enable SASL background callbacks: \(reason)",
+                             isRetriable: false)
         }
         context.logger.debug(
             "librdkafka client created",

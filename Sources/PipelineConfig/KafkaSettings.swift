@@ -28,8 +28,37 @@ public struct KafkaSettings: Sendable, Equatable {
     /// `transactional.id` of the source producer; nil = `pinpipe-<topicPrefix>`. It must stay the same across
     /// restarts (a new instance fences the old one) and differ between pipelines.
     public var transactionalID: String?
+    /// SASL authentication (`kafka.auth`).
+    public var auth = KafkaAuthSettings()
+    /// TLS to the brokers (`kafka.tls`).
+    public var tls = KafkaTLSSettings()
 
     public init() {}
+
+    /// Whether a librdkafka property belongs to what `kafka.auth`/`kafka.tls` set (they then own it).
+    public static func isSecurityProperty(_ name: String) -> Bool {
+        name == "security.protocol" || name.hasPrefix("sasl.") || name.hasPrefix("ssl.")
+            || name == "enable.ssl.certificate.verification"
+    }
+
+    /// The librdkafka properties `kafka.auth` and `kafka.tls` stand for; `password` is the content of the
+    /// password file (SCRAM/PLAIN). Empty when neither is configured (then `properties` may say it by hand).
+    public func securityProperties(password: String?) -> [String: String] {
+        guard auth.mechanism != .none || tls.enabled else { return [:] }
+        var result: [String: String] = [:]
+        switch (auth.mechanism.saslMechanism, tls.enabled) {
+        case (nil, _): result["security.protocol"] = "SSL"
+        case (_?, true): result["security.protocol"] = "SASL_SSL"
+        case (_?, false): result["security.protocol"] = "SASL_PLAINTEXT"
+        }
+        if let mechanism = auth.mechanism.saslMechanism { result["sasl.mechanism"] = mechanism }
+        if let username = auth.username { result["sasl.username"] = username }
+        if let password { result["sasl.password"] = password }
+        if let caFile = tls.caFile { result["ssl.ca.location"] = caFile }
+        if let certFile = tls.certFile { result["ssl.certificate.location"] = certFile }
+        if let keyFile = tls.keyFile { result["ssl.key.location"] = keyFile }
+        return result
+    }
 
     public func topic(for table: TableSource) -> String { "\(topicPrefix).\(table.name)" }
 

@@ -78,6 +78,10 @@ extension PinpipeConfiguration {
         var kafka = try reader.section("kafka")
         config.kafka = try decodeKafka(&kafka)
         try kafka.finish()
+        if config.source.mode == .cdc, config.kafka.exactlyOnce, config.roles.contains(.produce) {
+            throw source.error(.invalidValue, "mode", at: source.node("mode"),
+                               "cdc delivers at least once so far (each change carries its pinpipe.lsn header, so a re-sent one can be recognised): set kafka.exactly_once: false")
+        }
 
         var s3 = try reader.section("s3")
         config.s3 = try decodeS3(&s3, required: config.roles.contains(.sink))
@@ -127,6 +131,18 @@ extension PinpipeConfiguration {
         }
         source.emulate.limit = try emulate.optionalInt("limit", range: 1...Int.max)
         try emulate.finish()
+
+        var cdc = try reader.section("cdc")
+        for key in ["slot", "publication"] {
+            guard let name = try cdc.string(key) else { continue }
+            guard ChangeCaptureSettings.isValidName(name) else {
+                throw cdc.error(.invalidValue, key, at: cdc.node(key),
+                               "'\(name)' is not a valid name: use lower-case letters, digits and _ (at most 63 characters)")
+            }
+            if key == "slot" { source.cdc.slot = name } else { source.cdc.publication = name }
+        }
+        source.cdc.lagWarningBytes = try cdc.int("lag_warning_bytes", default: source.cdc.lagWarningBytes, range: 1...Int.max)
+        try cdc.finish()
 
         var reconnect = try reader.section("reconnect")
         source.reconnect.initialDelay = try reconnect.duration("initial_delay", default: source.reconnect.initialDelay,
@@ -178,6 +194,36 @@ extension PinpipeConfiguration {
         }
         kafka.onDataLoss = policy
         kafka.joinTimeout = try reader.duration("join_timeout", default: kafka.joinTimeout, minimum: .seconds(5))
+        var auth = try reader.section("auth")
+        kafka.auth = try decodeKafkaAuth(&auth)
+        try auth.finish()
+        var tls = try reader.section("tls")
+        kafka.tls.caFile = try tls.string("ca_file")
+        kafka.tls.certFile = try tls.string("cert_file")
+        kafka.tls.keyFile = try tls.string("key_file")
+        let namesAFile = kafka.tls.caFile != nil || kafka.tls.certFile != nil || kafka.tls.keyFile != nil
+        kafka.tls.enabled = try tls.bool("enabled", default: kafka.auth.mechanism == .awsMSKIAM || namesAFile)
+        if (kafka.tls.certFile == nil) != (kafka.tls.keyFile == nil) {
+            let missing = kafka.tls.certFile == nil ? "cert_file" : "key_file"
+            throw tls.error(.missingValue, missing, at: tls.node(kafka.tls.certFile == nil ? "key_file" : "cert_file"),
+                            "a client certificate needs both cert_file and key_file")
+        }
+        if !kafka.tls.enabled, namesAFile {
+            throw tls.error(.invalidValue, "enabled", at: tls.node("enabled"),
+                            "TLS files are named but enabled is false (remove the files or the enabled: false)")
+        }
+        try tls.finish()
+        if kafka.auth.mechanism != .none || kafka.tls.enabled {
+            // One place decides the connection's security: kafka.auth/kafka.tls, or hand-written properties.
+            for section in ["properties", "producer_properties", "consumer_properties"] {
+                let map = section == "properties" ? kafka.properties
+                    : section == "producer_properties" ? kafka.producerProperties : kafka.consumerProperties
+                if let managed = map.keys.sorted().first(where: KafkaSettings.isSecurityProperty) {
+                    throw reader.error(.invalidValue, section, at: reader.node(section),
+                                       "\(managed) is set by kafka.auth/kafka.tls; remove it from \(section)")
+                }
+            }
+        }
         for (section, map) in [("properties", kafka.properties), ("consumer_properties", kafka.consumerProperties)] {
             // pinpipe decides what happens to a position that fell out of the log, and it reads only committed
             // transactions: a librdkafka default here would skip lost records silently or read aborted ones.
@@ -188,6 +234,45 @@ extension PinpipeConfiguration {
             }
         }
         return kafka
+    }
+
+    private static func decodeKafkaAuth(_ reader: inout ConfigReader) throws(ConfigError) -> KafkaAuthSettings {
+        var auth = KafkaAuthSettings()
+        auth.mechanism = try reader.choice("mechanism", default: auth.mechanism)
+        let awsKeys = ["region", "profile", "instance_metadata_endpoint", "credentials"]
+        let passwordKeys = ["username", "password_file"]
+        if reader.has("password") {
+            throw reader.error(.invalidValue, "password", at: reader.node("password"),
+                               "the password never goes into the main configuration: put it in a file of its own "
+                                   + "(mode 0600) and name it in password_file, or use LoadCredential=kafka_password:FILE")
+        }
+        switch auth.mechanism {
+        case .awsMSKIAM:
+            auth.region = try reader.requiredString("region", why: "the MSK cluster's AWS region, e.g. us-east-1")
+            auth.profile = try reader.string("profile")
+            auth.instanceMetadataEndpoint = try reader.string("instance_metadata_endpoint")
+            var credentials = try reader.section("credentials")
+            if credentials.has("access_key_id") || credentials.has("secret_access_key") {
+                auth.staticCredentials = .init(
+                    accessKeyID: try credentials.requiredString("access_key_id"),
+                    secretAccessKey: try credentials.requiredString("secret_access_key"),
+                    sessionToken: try credentials.string("session_token"))
+            }
+            _ = try credentials.string("session_token")
+            try credentials.finish()
+        case .scramSHA512, .scramSHA256, .plain:
+            auth.username = try reader.requiredString("username", why: "the SASL user name")
+            auth.passwordFile = try reader.string("password_file")
+        case .none:
+            break
+        }
+        let unused = auth.mechanism == .awsMSKIAM ? passwordKeys
+            : auth.mechanism.usesPassword ? awsKeys : awsKeys + passwordKeys
+        if let key = unused.first(where: { reader.has($0) }) {
+            throw reader.error(.invalidValue, key, at: reader.node(key),
+                               "does not apply to mechanism \(auth.mechanism.rawValue)")
+        }
+        return auth
     }
 
     private static func decodeS3(_ reader: inout ConfigReader, required: Bool) throws(ConfigError) -> S3SinkSettings {

@@ -48,6 +48,10 @@ extension PinpipeConfiguration {
         line(2, "max_key", "\(source.emulate.maxKey)")
         line(2, "rate", source.emulate.rate.map { "\($0)" } ?? "null  # 0-1 s sleeps like the original")
         line(2, "limit", source.emulate.limit.map { "\($0)" } ?? "null")
+        line(1, "cdc")
+        line(2, "slot", source.cdc.slot.map(quote) ?? "null  # = \(ChangeCaptureSettings.defaultName(topicPrefix: kafka.topicPrefix))")
+        line(2, "publication", source.cdc.publication.map(quote) ?? "null  # = the slot's name")
+        line(2, "lag_warning_bytes", "\(source.cdc.lagWarningBytes)")
         line(1, "reconnect")
         line(2, "initial_delay", ValueParsers.format(source.reconnect.initialDelay))
         line(2, "max_delay", ValueParsers.format(source.reconnect.maxDelay))
@@ -67,6 +71,34 @@ extension PinpipeConfiguration {
         line(2, "max_records", "\(kafka.transaction.maxRecords)")
         line(2, "max_interval", ValueParsers.format(kafka.transaction.maxInterval))
         line(1, "transactional_id", kafka.transactionalID.map(quote) ?? "null  # = \(quote(kafka.effectiveTransactionalID))")
+        line(1, "auth")
+        line(2, "mechanism", kafka.auth.mechanism.rawValue)
+        switch kafka.auth.mechanism {
+        case .awsMSKIAM:
+            line(2, "region", kafka.auth.region.map(quote) ?? "null")
+            line(2, "profile", kafka.auth.profile.map(quote) ?? "null")
+            line(2, "instance_metadata_endpoint", kafka.auth.instanceMetadataEndpoint.map(quote) ?? "null")
+            if let credentials = kafka.auth.staticCredentials {
+                line(2, "credentials")
+                line(3, "access_key_id", quote(credentials.accessKeyID))
+                line(3, "secret_access_key", quote(SecretMasking.mask))
+                line(3, "session_token", credentials.sessionToken == nil ? "null" : quote(SecretMasking.mask))
+            } else {
+                line(2, "credentials", "null  # AWS default chain: environment, shared files, instance profile")
+            }
+        case .scramSHA512, .scramSHA256, .plain:
+            line(2, "username", kafka.auth.username.map(quote) ?? "null")
+            line(2, "password_file", kafka.auth.passwordFile.map(quote) ?? "null  # = $CREDENTIALS_DIRECTORY/kafka_password")
+        case .none:
+            break
+        }
+        line(1, "tls")
+        line(2, "enabled", "\(kafka.tls.enabled)")
+        if kafka.tls.enabled {
+            line(2, "ca_file", kafka.tls.caFile.map(quote) ?? "null  # the system's trust store")
+            line(2, "cert_file", kafka.tls.certFile.map(quote) ?? "null")
+            line(2, "key_file", kafka.tls.keyFile.map(quote) ?? "null")
+        }
         map(1, "properties", kafka.properties)
         map(1, "producer_properties", kafka.producerProperties)
         map(1, "consumer_properties", kafka.consumerProperties)

@@ -72,3 +72,10 @@ public struct HealthConfiguration: Sendable, Equatable {
         self.staleAfter = staleAfter
     }
 }
+
+extension PinpipeConfiguration {
+    /// The replication slot change data capture uses.
+    public var cdcSlot: String { source.cdc.slot ?? ChangeCaptureSettings.defaultName(topicPrefix: kafka.topicPrefix) }
+    /// The publication change data capture streams.
+    public var cdcPublication: String { source.cdc.publication ?? cdcSlot }
+}

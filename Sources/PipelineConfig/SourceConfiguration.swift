@@ -7,6 +7,9 @@ public struct SourceConfiguration: Sendable, Equatable {
         case snapshot
         /// Snapshot, then poll for rows whose key is above the checkpoint.
         case follow
+        /// Change data capture: a consistent snapshot, then every insert, update, delete and truncate from
+        /// PostgreSQL's logical replication (`pinpipe cdc setup` first).
+        case cdc
     }
 
     public var mode: Mode = .snapshot
@@ -26,6 +29,7 @@ public struct SourceConfiguration: Sendable, Equatable {
     /// Exit once the snapshot is delivered instead of idling (same as `run --once`).
     public var exitWhenDone: Bool = false
     public var emulate: EmulateSettings = .init()
+    public var cdc: ChangeCaptureSettings = .init()
     public var reconnect: ReconnectSettings = .init()
 
     public init() {}
@@ -86,5 +90,32 @@ public struct ReconnectSettings: Sendable, Equatable {
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay
         self.startupAttempts = startupAttempts
+    }
+}
+
+/// Change data capture from PostgreSQL's logical replication (`pinpipe cdc setup`, `source.mode: cdc`).
+public struct ChangeCaptureSettings: Sendable, Equatable {
+    /// The logical replication slot; nil means `pinpipe_<topic prefix>` (lower case, `_` for other characters).
+    public var slot: String?
+    /// The publication of the configured tables; nil means the slot's name.
+    public var publication: String?
+    /// Replication lag (WAL the slot holds back) above which pinpipe warns.
+    public var lagWarningBytes: Int = 1 << 30
+
+    public init() {}
+
+    /// A slot or publication name PostgreSQL accepts for a replication slot: lower-case letters, digits and `_`,
+    /// at most 63 characters.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 63
+            && name.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    /// The name derived from a topic prefix.
+    public static func defaultName(topicPrefix: String) -> String {
+        let cleaned = String(decoding: topicPrefix.lowercased().utf8.map {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) ? $0 : UInt8(ascii: "_")
+        }, as: UTF8.self)
+        return String(("pinpipe_" + cleaned).prefix(63))
     }
 }

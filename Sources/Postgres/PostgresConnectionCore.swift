@@ -35,6 +35,7 @@ final class PostgresConnectionCore: @unchecked Sendable {
             ("options", options),
         ]
         if let root = p.sslRootCert { pairs.append(("sslrootcert", root)) }
+        if p.replication { pairs.append(("replication", "database")) }
 
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
@@ -138,11 +139,11 @@ final class PostgresConnectionCore: @unchecked Sendable {
 
     /// A diagnostic field by its protocol letter ('C' SQLSTATE, 'M' message, 'D' detail, 'H' hint — libpq's
     /// PG_DIAG_* macros are character literals Swift does not import).
-    private static func field(_ result: OpaquePointer, _ code: Unicode.Scalar) -> String? {
+    static func field(_ result: OpaquePointer, _ code: Unicode.Scalar) -> String? {
         PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
     }
 
-    private static func errorMessage(_ conn: OpaquePointer) -> String {
+    static func errorMessage(_ conn: OpaquePointer) -> String {
         PQerrorMessage(conn).map { String(cString: $0) }?.trimmingWhitespace() ?? "unknown libpq error"
     }
 

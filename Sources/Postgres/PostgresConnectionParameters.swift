@@ -15,6 +15,9 @@ public struct PostgresConnectionParameters: Sendable, Equatable {
     public var applicationName: String
     /// Session `TimeZone`; nil keeps the server's setting. Affects how timestamptz values are printed.
     public var timeZone: String?
+    /// A logical replication connection (`replication=database`): it takes replication commands
+    /// (`IDENTIFY_SYSTEM`, `CREATE_REPLICATION_SLOT`, `START_REPLICATION`) as well as plain SQL.
+    public var replication = false
 
     public static let sslModes: Set<String> = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
@@ -51,6 +54,7 @@ extension PostgresConnectionParameters: CustomStringConvertible {
         var text = "postgresql://\(user)@\(host):\(port)/\(database) sslmode=\(sslMode)"
         if let sslRootCert { text += " sslrootcert=\(sslRootCert)" }
         if let timeZone { text += " timezone=\(timeZone)" }
+        if replication { text += " replication=database" }
         return text
     }
 }

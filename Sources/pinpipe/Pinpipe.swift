@@ -14,6 +14,7 @@ struct Pinpipe: AsyncParsableCommand {
             CheckConfigCommand.self,
             VerifyCommand.self,
             StatusCommand.self,
+            CDCCommand.self,
             GenerateCommand.self,
             DevBrokerCommand.self,
         ],

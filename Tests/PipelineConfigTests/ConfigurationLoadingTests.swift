@@ -43,9 +43,9 @@ private func loadError(_ name: String) -> ConfigError? {
 
     @Test func unknownKeyNamesFileLineColumnAndPath() {
         #expect(loadError("unknown-key.yaml")?.description
-            == "\(fixture("unknown-key.yaml")):4:3: kafka.partitons: unknown key (known keys here: bootstrap_servers, "
+            == "\(fixture("unknown-key.yaml")):4:3: kafka.partitons: unknown key (known keys here: auth, bootstrap_servers, "
             + "consumer_properties, create_topics, exactly_once, group_id, join_timeout, max_in_flight, on_data_loss, "
-            + "partitions, producer_properties, properties, replication_factor, topic_prefix, transaction, "
+            + "partitions, producer_properties, properties, replication_factor, tls, topic_prefix, transaction, "
             + "transactional_id)")
         #expect(loadError("unknown-key.yaml")?.code == .unknownKey)
     }
@@ -82,6 +82,24 @@ private func loadError(_ name: String) -> ConfigError? {
         #expect(error("  exactly_once: maybe") == "bad.yaml:4:17: kafka.exactly_once: expected true or false, got \"maybe\"")
     }
 
+    @Test func changeCaptureSettings() throws {
+        let base = "kafka: {bootstrap_servers: b, topic_prefix: 0ab3-X}\ns3: {bucket: b}\n"
+        let defaults = try PinpipeConfiguration.load(yaml: base, file: "cdc.yaml")
+        #expect(defaults.cdcSlot == "pinpipe_0ab3_x" && defaults.cdcPublication == "pinpipe_0ab3_x")
+        let config = try PinpipeConfiguration.load(
+            yaml: base + "source:\n  cdc: {slot: s1, publication: p_1, lag_warning_bytes: 1000}\n", file: "cdc.yaml")
+        #expect(config.cdcSlot == "s1" && config.cdcPublication == "p_1")
+        #expect(config.source.cdc.lagWarningBytes == 1000)
+        let reparsed = try PinpipeConfiguration.load(yaml: config.renderEffective(), file: "rendered.yaml")
+        #expect(reparsed.source.cdc == config.source.cdc)
+        #expect(throws: ConfigError.self) { try PinpipeConfiguration.load(yaml: base + "source:\n  cdc: {slot: Bad-Name}\n", file: "bad.yaml") }
+        do {
+            _ = try PinpipeConfiguration.load(yaml: base + "source:\n  cdc: {slot: Bad-Name}\n", file: "bad.yaml")
+        } catch {
+            #expect(error.description.contains("source.cdc.slot: 'Bad-Name' is not a valid name"))
+        }
+    }
+
     @Test func wrongType() {
         #expect(loadError("wrong-type.yaml")?.description
             == "\(fixture("wrong-type.yaml")):4:18: kafka.max_in_flight: expected an integer, got \"lots\"")
@@ -108,7 +126,7 @@ private func loadError(_ name: String) -> ConfigError? {
 
     @Test func invalidChoice() {
         #expect(loadError("invalid-choice.yaml")?.description
-            == "\(fixture("invalid-choice.yaml")):2:9: source.mode: \"stream\" is not one of: emulate, snapshot, follow")
+            == "\(fixture("invalid-choice.yaml")):2:9: source.mode: \"stream\" is not one of: emulate, snapshot, follow, cdc")
     }
 
     @Test func duplicateKey() {

@@ -177,7 +177,7 @@ import TestSupport
     @Test func malformedRecordsGoToTheDeadLetterPrefixAndTheRunContinues() async throws {
         let harness = try PipelineHarness("deadletter")
         // Records written by someone else into the pipeline's topic: two are not JSON.
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: harness.env["PINPIPE_KAFKA_BOOTSTRAP"]!),
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: harness.kafkaBootstrap),
                                          logger: Logger(label: "test.producer"))
         let topic = "\(harness.prefix).pin"
         try await producer.ensureTopics(harness.topics, create: true, partitions: 3, replicationFactor: 1,

@@ -20,6 +20,12 @@ struct PipelineHarness {
         binary = env["PINPIPE_BIN"] ?? TestStack.repoRoot.appendingPathComponent(".build/debug/pinpipe").path
     }
 
+    /// The broker the generated configuration names: the stack's mock, or the one `PINPIPE_CONFIG_KAFKA_BOOTSTRAP`
+    /// switches every generated configuration to (deploy/tansu/run --e2e).
+    var kafkaBootstrap: String {
+        ProcessInfo.processInfo.environment["PINPIPE_CONFIG_KAFKA_BOOTSTRAP"] ?? env["PINPIPE_KAFKA_BOOTSTRAP"]!
+    }
+
     var configPath: String { directory.appendingPathComponent("pinpipe.yaml").path }
     var topics: [String] { ["pin", "geo", "user"].map { "\(prefix).\($0)" } }
 

@@ -627,9 +627,21 @@ class Scenario:
             ends[tp] = int(meta.get("last-offset", "-1")) + 1
         return ends
 
+    def s3_starts(self) -> dict[tuple[str, int], int]:
+        """Per topic-partition: the first offset of the oldest S3 object (from its key)."""
+        starts: dict[tuple[str, int], int] = {}
+        for key in self.s3_listing():
+            m = checker.DATA_KEY.match(key.rsplit("/", 1)[-1])
+            if m:
+                tp = (m.group("topic"), int(m.group("partition")))
+                starts[tp] = min(starts.get(tp, int(m.group("offset"))), int(m.group("offset")))
+        return starts
+
     def sink_backlog(self, highs: dict | None = None) -> int:
         """Kafka offsets beyond the S3 objects (summed over partitions; transaction markers count too)."""
         highs = highs or self.highs()
+        if len(highs) < len(self.topics()) * self.partitions:
+            raise RuntimeError("the broker did not answer for every partition")  # no news is not "no backlog"
         ends = self.s3_ends()
         return sum(max(0, hi - ends.get(tp, 0)) for tp, hi in highs.items())
 
@@ -1035,7 +1047,10 @@ class RetentionLoss(Scenario):
 
     def body(self) -> None:
         total = max(self.rows, 30000)
-        first = max(1000, total // 20)
+        # Phase A must stay well inside the stock broker's ~5 MiB per partition (about 9,000 pin rows), or the
+        # broker deletes its first records before the new group's first read, and a group without a committed
+        # offset starts at the log start: that is no loss pinpipe can see, but the checker would count it.
+        first = min(3000, max(1000, total // 20))
         self.start(partitions=1, stock=True, rows=first)
         if self.broker.library != "Debian's librdkafka":
             raise ScenarioFailed("the broker does not run Debian's librdkafka")
@@ -1043,6 +1058,9 @@ class RetentionLoss(Scenario):
         self.run_once(both, 120, name="phase-a")
         if not self.s3_listing():
             raise ScenarioFailed("phase A stored nothing in S3")
+        if (low := min(self.s3_starts().values(), default=0)) != 0:
+            raise ScenarioFailed(f"phase A's objects start at offset {low}, not 0: the broker deleted records before the"
+                                 " first read (phase A is too big for the stock broker's retention)")
         committed = self.committed()
         self.insert_rows(first, total)
         tap = Tap(self.broker.bootstrap, self.topics())

@@ -14,6 +14,7 @@
 # PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000),
 # PINPIPE_CONFIG_EMULATE (source.emulate as a YAML flow map, e.g. "{seed: 100, rate: 50, limit: 6}"),
 # PINPIPE_CONFIG_METRICS_LISTEN (metrics.listen, e.g. 127.0.0.1:19464; default null: tests run many pinpipes at once).
+# PINPIPE_CONFIG_KAFKA_BOOTSTRAP (another broker than the stack's mock, e.g. Tansu: see deploy/tansu/README.md).
 set -euo pipefail
 REPO="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
@@ -47,7 +48,7 @@ source:
 ${PINPIPE_CONFIG_EMULATE:+  emulate: $PINPIPE_CONFIG_EMULATE
 }  reconnect: {initial_delay: 200ms, max_delay: 2s, startup_attempts: 3}
 kafka:
-  bootstrap_servers: "$PINPIPE_KAFKA_BOOTSTRAP"
+  bootstrap_servers: "${PINPIPE_CONFIG_KAFKA_BOOTSTRAP:-$PINPIPE_KAFKA_BOOTSTRAP}"
   topic_prefix: "$prefix"
   create_topics: true
   partitions: 3

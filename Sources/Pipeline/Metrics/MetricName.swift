@@ -9,6 +9,10 @@ public enum MetricName {
     public static let inFlight = "pinpipe_source_in_flight_records"
     public static let checkpointTime = "pinpipe_source_checkpoint_timestamp_seconds"   // {table}
     public static let databaseReconnects = "pinpipe_source_database_reconnects_total"
+    public static let cdcChanges = "pinpipe_cdc_changes_total"                            // {op: r|c|u|d|t}
+    public static let cdcLagBytes = "pinpipe_cdc_replication_lag_bytes"
+    public static let cdcLagSeconds = "pinpipe_cdc_replication_lag_seconds"
+    public static let cdcConfirmed = "pinpipe_cdc_confirmed_lsn"
 
     // Consumer (Kafka -> the sink).
     public static let consumed = "pinpipe_consumer_records_total"                       // {topic}

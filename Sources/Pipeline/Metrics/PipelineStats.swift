@@ -106,6 +106,17 @@ public final class PipelineStats: Sendable {
 
     public func recordDatabaseReconnect() { counter(MetricName.databaseReconnects).increment() }
 
+    /// Change data capture: changes produced, by operation (`r` snapshot, `c`, `u`, `d`, `t`).
+    public func recordChanges(_ count: Int, op: String) { counter(MetricName.cdcChanges, [("op", op)]).increment(by: count) }
+
+    /// Change data capture: WAL the slot holds back (the server's end of WAL minus the confirmed position), and how
+    /// old the newest streamed commit is while changes are pending.
+    public func setReplicationLag(bytes: Int64, seconds: Double, confirmed: UInt64) {
+        gauge(MetricName.cdcLagBytes).record(bytes)
+        gauge(MetricName.cdcLagSeconds).record(seconds)
+        gauge(MetricName.cdcConfirmed).record(Double(confirmed))
+    }
+
     /// The source position of `tables` was made durable (checkpoint file saved, or transaction committed).
     public func recordCheckpoint(tables: some Sequence<String>, at date: Date = Date()) {
         for table in tables {

@@ -5,6 +5,10 @@ enum StatusSummary {
         var parts: [String] = []
         if roles.contains("produce") {
             parts.append("produced \(count(MetricName.produced)) (acked \(count(MetricName.acknowledged)))")
+            if let lag = figures.samples(MetricName.cdcLagBytes).first {
+                let seconds = figures.samples(MetricName.cdcLagSeconds).first?.value ?? 0
+                parts.append("replication lag \(Int(lag.value)) bytes, \(Int(seconds)) s")
+            }
         }
         if roles.contains("sink") {
             parts.append("consumed \(count(MetricName.consumed))")

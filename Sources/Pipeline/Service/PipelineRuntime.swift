@@ -64,9 +64,8 @@ public final class PipelineRuntime: Service {
         if configuration.roles.contains(.sink) {
             // The topic consumer owns the group member and its rebalance callback.
             topicConsumer = try TopicConsumer(
-                configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: configuration.kafka.bootstrapServers, groupID: configuration.kafka.groupID,
-                    topics: configuration.topics, properties: configuration.kafka.effectiveConsumerProperties),
+                configuration: dependencies.kafka.consumerConfiguration(
+                    groupID: configuration.kafka.groupID, topics: configuration.topics),
                 context: context.with(actor: "consumer"), onDataLoss: configuration.kafka.onDataLoss,
                 joinTimeout: configuration.kafka.joinTimeout)
         }
@@ -89,7 +88,8 @@ public final class PipelineRuntime: Service {
         services.addTask { await self.extendTimeoutWhileDraining() }
         await withTaskGroup(of: Void.self) { group in
             if let producer, configuration.roles.contains(.produce), let database = dependencies.database {
-                let source = SourceProducer(configuration: configuration, database: database, producer: producer,
+                let source = SourceProducer(configuration: configuration, kafka: dependencies.kafka,
+                                            database: database, producer: producer,
                                             once: once, context: context.with(actor: "source"))
                 group.addTask {
                     defer { sourceDone.trigger() }

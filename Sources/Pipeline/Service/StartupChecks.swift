@@ -18,6 +18,7 @@ struct StartupChecks {
     let logger: Logger
 
     struct Dependencies {
+        var kafka: KafkaAccess
         var producer: KafkaProducer?
         var deadLetterProducer: KafkaProducer?
         var database: PostgresConnectionParameters?
@@ -26,7 +27,8 @@ struct StartupChecks {
 
     func run() async throws -> Dependencies {
         try KafkaLibrary.checkMinimumVersion()
-        var dependencies = Dependencies()
+        let access = try KafkaAccess.resolve(configuration.kafka, environment: environment, logger: logger)
+        var dependencies = Dependencies(kafka: access)
         if configuration.roles.contains(.produce) {
             SystemdNotifier.notify([.status("starting: checking PostgreSQL")])
             dependencies.database = try await checkDatabase()
@@ -36,12 +38,30 @@ struct StartupChecks {
         // Exactly-once: the source's producer is transactional (and only the source's: a dead-letter record
         // must not wait for, or be lost with, a source transaction).
         let transactional = kafka.exactlyOnce && configuration.roles.contains(.produce)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: kafka.bootstrapServers, properties: kafka.effectiveProducerProperties,
-                maxInFlight: kafka.maxInFlight, transactionalID: transactional ? kafka.effectiveTransactionalID : nil),
-            logger: logger.with(actor: "producer"))
+        var producerConfiguration = access.producerConfiguration(
+            maxInFlight: kafka.maxInFlight, transactionalID: transactional ? kafka.effectiveTransactionalID : nil)
+        producerConfiguration.captureAPIVersions = true
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger.with(actor: "producer"))
         do {
+            let cluster: KafkaClusterDescription
+            do {
+                cluster = try await producer.describeCluster(timeout: .seconds(30))
+            } catch {
+                var error: KafkaError = error
+                if error.code == .authentication {
+                    error.message += " (kafka.auth: \(access.mechanismSummary); check the user name and the password file"
+                        + ", or the AWS credentials and region for aws_msk_iam)"
+                }
+                throw error
+            }
+            logger.notice("Kafka connected", metadata: [
+                "kafka.library": "librdkafka \(KafkaLibrary.version)",
+                "kafka.auth": "\(access.mechanismSummary)",
+                "kafka.cluster_id": "\(cluster.clusterID ?? "not reported")",
+                "kafka.controller": "\(cluster.controllerID.map(String.init) ?? "not reported")",
+                "kafka.brokers": "\(cluster.brokers.map(\.description).joined(separator: ","))",
+                "kafka.broker_version": "\(cluster.brokerVersionSummary)",
+            ])
             try await producer.ensureTopics(configuration.topics, create: kafka.createTopics, partitions: kafka.partitions,
                                             replicationFactor: kafka.replicationFactor, timeout: .seconds(30))
             if transactional {
@@ -69,9 +89,7 @@ struct StartupChecks {
            dependencies.deadLetterProducer == nil {
             dependencies.deadLetterProducer = transactional
                 ? try KafkaProducer(
-                    configuration: KafkaProducerConfiguration(
-                        bootstrapServers: kafka.bootstrapServers, properties: kafka.effectiveProducerProperties,
-                        maxInFlight: kafka.maxInFlight),
+                    configuration: access.producerConfiguration(maxInFlight: kafka.maxInFlight),
                     logger: logger.with(actor: "dead-letter-producer"))
                 : producer
         }
@@ -89,11 +107,7 @@ struct StartupChecks {
         var warnings: [String] = []
         let credentials = try DatabaseCredentials.load(file: path, warnings: &warnings)
         for warning in warnings { logger.warning("\(warning)") }
-        let parameters = PostgresConnectionParameters(
-            host: credentials.host, port: credentials.port, user: credentials.user, password: credentials.password,
-            database: credentials.database, sslMode: configuration.source.sslMode.rawValue,
-            sslRootCert: configuration.source.sslRootCert, connectTimeout: configuration.source.connectTimeout,
-            applicationName: "pinpipe", timeZone: configuration.source.timeZone)
+        let parameters = PostgresConnectionParameters(source: configuration.source, credentials: credentials)
         let policy = RetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
                                          maxDelay: configuration.source.reconnect.maxDelay,
                                          maxAttempts: configuration.source.reconnect.startupAttempts)
@@ -118,18 +132,9 @@ struct StartupChecks {
 
     func checkBucket() async throws -> S3Client {
         let settings = configuration.s3
-        let credentials: any AWSCredentialsProvider
-        if let fixed = settings.staticCredentials {
-            credentials = StaticCredentialsProvider(accessKeyID: fixed.accessKeyID, secretAccessKey: fixed.secretAccessKey,
-                                                    sessionToken: fixed.sessionToken)
-        } else {
-            var environment = self.environment
-            if let endpoint = settings.instanceMetadataEndpoint {
-                environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = endpoint
-            }
-            credentials = AWSCredentialChain.default(profile: settings.profile, environment: environment,
-                                                     httpClient: HTTPClient.shared, logger: logger)
-        }
+        let credentials = AWSCredentialsSetup.provider(
+            staticCredentials: settings.staticCredentials, profile: settings.profile,
+            instanceMetadataEndpoint: settings.instanceMetadataEndpoint, environment: environment, logger: logger)
         let client = S3Client(
             configuration: S3Configuration(
                 region: settings.region, endpoint: settings.endpoint, pathStyle: settings.pathStyle,

@@ -130,8 +130,7 @@ extension SourceProducer {
     /// checkpoint file's. Logs where each came from.
     func loadPositions() async throws -> [String: SourcePosition] {
         let kafka = configuration.kafka
-        let reader = KafkaTopicReader(bootstrapServers: kafka.bootstrapServers,
-                                      properties: kafka.effectiveConsumerProperties, logger: logger)
+        let reader = kafkaAccess.topicReader(logger: logger)
         let contents = try await liveness.whileWaiting { () async throws(KafkaError) in
             try await reader.readAll(topic: kafka.offsetsTopic, timeout: .seconds(60))
         }

@@ -20,11 +20,14 @@ public final class SourceProducer: Sendable {
     var shutdown: ShutdownSignal { context.shutdown }
     var hooks: TestHooks { context.hooks }
     var logger: Logger { context.logger }
+    /// How its own Kafka readers connect (the offsets topic).
+    let kafkaAccess: KafkaAccess
     static let actorName = "source"
 
-    public init(configuration: PinpipeConfiguration, database: PostgresConnectionParameters, producer: KafkaProducer,
-                once: Bool, context: ActorContext) {
+    public init(configuration: PinpipeConfiguration, kafka: KafkaAccess? = nil, database: PostgresConnectionParameters,
+                producer: KafkaProducer, once: Bool, context: ActorContext) {
         self.configuration = configuration
+        self.kafkaAccess = kafka ?? KafkaAccess(plain: configuration.kafka)
         self.database = database
         self.producer = producer
         self.checkpoints = CheckpointStore(stateDirectory: configuration.stateDirectory,
@@ -50,6 +53,8 @@ public final class SourceProducer: Sendable {
             try await emulate(started: started)
         case .snapshot, .follow:
             try await streamTables(started: started)
+        case .cdc:
+            try await ChangeCaptureStream(source: self).run(started: started)
         }
         if !once || source.mode == .follow {
             // Idle until asked to stop, its loop still turning: a snapshot that is done is not a hung actor.

@@ -119,16 +119,12 @@ extension SinkVerifier {
                             logger: Logger) async throws -> (verifier: SinkVerifier, close: @Sendable () async -> Void)
     {
         let checks = StartupChecks(configuration: configuration, environment: environment, logger: logger)
+        let access = try KafkaAccess.resolve(configuration.kafka, environment: environment, logger: logger)
         let s3 = try await checks.checkBucket()
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: configuration.kafka.bootstrapServers,
-                                                      properties: configuration.kafka.effectiveProducerProperties),
-            logger: logger)
+        let producer = try KafkaProducer(configuration: access.producerConfiguration(maxInFlight: 100_000), logger: logger)
         let counts = try await producer.topicPartitionCounts(configuration.topics, timeout: .seconds(15))
         await producer.shutdown(timeout: .seconds(1))
-        let inspector = try KafkaGroupInspector(bootstrapServers: configuration.kafka.bootstrapServers,
-                                                groupID: configuration.kafka.groupID,
-                                                properties: configuration.kafka.effectiveConsumerProperties, logger: logger)
+        let inspector = try access.groupInspector(logger: logger)
         let verifier = SinkVerifier(configuration: configuration, s3: s3, inspector: inspector, partitionCounts: counts,
                                     deep: deep)
         return (verifier, { await inspector.close(); await s3.shutdown() })

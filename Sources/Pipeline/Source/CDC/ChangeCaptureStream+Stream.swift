@@ -1,0 +1,252 @@
+import Foundation
+import Kafka
+import Logging
+import PipelineConfig
+import Postgres
+import Synchronization
+import Support
+
+extension ChangeCaptureStream {
+    /// What the stream knows about a table from its Relation message.
+    struct RelationState {
+        var relation: PgOutputRelation
+        var table: TableSource
+        var topic: String
+        var encoder: PostgresRowEncoder
+    }
+
+    /// Records dispatched and acknowledged, and how far the slot may be confirmed.
+    final class Acknowledgements: Sendable {
+        private struct State {
+            var watermark: AcknowledgementWatermark
+            var idle: Int64
+            var failure: KafkaError?
+        }
+
+        private let state: Mutex<State>
+
+        init(confirmed: PostgresLSN) {
+            state = Mutex(State(watermark: AcknowledgementWatermark(checkpoint: Int64(confirmed.value)),
+                                idle: Int64(confirmed.value), failure: nil))
+        }
+
+        /// A record of the transaction after `committed`: it holds the confirmed position at `committed`.
+        func dispatch(after committed: PostgresLSN) -> Int {
+            state.withLock { $0.watermark.dispatch(key: Int64(committed.value)) }
+        }
+
+        func delivered(_ sequence: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+            state.withLock {
+                switch result {
+                case .success: $0.watermark.acknowledge(sequence)
+                case .failure(let error): $0.failure = $0.failure ?? error
+                }
+            }
+        }
+
+        /// A transaction ends at `end`: confirmable once everything dispatched before is acknowledged.
+        func commit(end: PostgresLSN) {
+            state.withLock {
+                let marker = $0.watermark.dispatch(key: Int64(end.value))
+                $0.watermark.acknowledge(marker)
+            }
+        }
+
+        /// Between transactions with nothing pending, WAL up to `end` holds nothing for us.
+        func idle(at end: PostgresLSN) {
+            state.withLock { if $0.watermark.pending == 0 { $0.idle = max($0.idle, Int64(end.value)) } }
+        }
+
+        var confirmed: PostgresLSN {
+            state.withLock { PostgresLSN(UInt64(max($0.watermark.checkpoint ?? 0, $0.idle))) }
+        }
+
+        var pending: Int { state.withLock { $0.watermark.pending } }
+
+        func takeFailure() -> KafkaError? {
+            state.withLock { s in
+                let failure = s.failure
+                s.failure = nil
+                return failure
+            }
+        }
+    }
+
+    /// Streams from the permanent slot until shutdown (or, with `--once`, until it reached the WAL end of its
+    /// start and everything is acknowledged); returns true when done with `--once`.
+    func stream(skipBefore snapshotPoint: PostgresLSN, started: ContinuousClock.Instant, backoff: inout Backoff) async throws -> Bool {
+        var parameters = source.database
+        parameters.replication = true
+        let connection = try await PostgresConnection.connect(parameters, logger: logger)
+        defer { Task { await connection.close() } }
+        let startEnd = try await connection.identifySystem().walPosition
+        let slotPosition = try await slotConfirmedPosition()
+        try await connection.startReplication(slot: slot, from: .zero, publications: [publication])
+        logger.info("CDC streaming", metadata: ["cdc.slot": "\(slot)", "cdc.publication": "\(publication)",
+                                                "cdc.from": "\(slotPosition)"])
+        if backoff.attempt > 0 {
+            source.stats.setOutage(nil)
+            source.stats.recordDatabaseReconnect()
+            backoff.reset()
+        }
+        let acks = Acknowledgements(confirmed: slotPosition)
+        var relations: [UInt32: RelationState] = [:]
+        var transaction: (commitLSN: PostgresLSN, commitTime: PostgresTimestamp, skip: Bool)?
+        var lastCommitEnd = slotPosition
+        var serverEnd = startEnd
+        var seen = slotPosition
+        var lastStatus = ContinuousClock.now
+        var sentConfirmed = slotPosition
+        var newestCommit: PostgresTimestamp?
+        var value: [UInt8] = []
+        while !source.shutdown.isTriggered {
+            source.liveness.beat()
+            await source.hooks.hangIfRequested(actor: SourceProducer.actorName, startedAt: started)
+            if let failure = acks.takeFailure() { throw failure }
+            var replyNow = false
+            if let frame = try await connection.readReplicationFrame(timeout: .milliseconds(500)) {
+                switch frame {
+                case .keepalive(let end, _, let reply):
+                    serverEnd = max(serverEnd, end)
+                    seen = max(seen, end)
+                    if transaction == nil { acks.idle(at: end) }
+                    replyNow = reply
+                case .xlogData(let walStart, let walEnd, _, let payload):
+                    serverEnd = max(serverEnd, walEnd)
+                    let message: PgOutputMessage
+                    do {
+                        message = try PgOutputMessage.decode(payload)
+                    } catch {
+                        throw PostgresError(code: .protocolViolation, message: "at \(walStart): \(error)")
+                    }
+                    switch message {
+                    case .begin(let commitLSN, let commitTime, _):
+                        transaction = (commitLSN, commitTime, commitLSN < snapshotPoint)
+                    case .commit(_, let end, let commitTime):
+                        if transaction?.skip == false { newestCommit = commitTime }
+                        transaction = nil
+                        lastCommitEnd = end
+                        seen = max(seen, end)
+                        acks.commit(end: end)
+                    case .relation(let relation):
+                        if let table = configuration.source.tables.first(where: { $0.table == relation.name }) {
+                            let encoder = try PostgresRowEncoder(
+                                columns: relation.columns.map { PostgresColumn(name: $0.name, typeOID: $0.typeOID) },
+                                keyColumn: table.keyColumn)
+                            relations[relation.oid] = RelationState(relation: relation, table: table,
+                                                                    topic: configuration.kafka.topic(for: table), encoder: encoder)
+                        }
+                    case .insert, .update, .delete, .truncate:
+                        guard let current = transaction, !current.skip else { break }
+                        for change in try changes(message, relations: relations, value: &value) {
+                            let sequence = acks.dispatch(after: lastCommitEnd)
+                            let headers = Self.headers(op: change.op, lsn: walStart, commitTime: current.commitTime.unixMilliseconds,
+                                                       table: change.state.table)
+                            try await source.produceRow(topic: change.state.topic, key: change.key, value: change.value,
+                                                        headers: headers) { acks.delivered(sequence, $0) }
+                            source.stats.recordProduced(1, topic: change.state.topic)
+                            source.stats.recordChanges(1, op: change.op)
+                        }
+                    case .origin, .type, .logicalMessage:
+                        break
+                    }
+                }
+            }
+            let confirmed = acks.confirmed
+            let lagSeconds = acks.pending > 0 ? newestCommit.map { max(0, Date().timeIntervalSince1970 - Double($0.unixMilliseconds) / 1000) } ?? 0 : 0
+            source.stats.setReplicationLag(bytes: Int64(serverEnd.value &- min(serverEnd.value, confirmed.value)),
+                                           seconds: lagSeconds, confirmed: confirmed.value)
+            if replyNow || ContinuousClock.now - lastStatus > .seconds(10) || (confirmed != sentConfirmed && ContinuousClock.now - lastStatus > .seconds(1)) {
+                try await connection.sendStandbyStatus(received: seen, flushed: confirmed, now: .now)
+                lastStatus = .now
+                sentConfirmed = confirmed
+            }
+            if source.once, transaction == nil, seen >= startEnd, acks.pending == 0 {
+                try await source.liveness.whileWaiting { () async throws(KafkaError) in
+                    try await source.producer.flush(timeout: .seconds(120))
+                }
+                if let failure = acks.takeFailure() { throw failure }
+                try await connection.sendStandbyStatus(received: seen, flushed: acks.confirmed, now: .now)
+                logger.notice("CDC caught up with the WAL end at start; stopping (--once)", metadata: [
+                    "cdc.slot": "\(slot)", "cdc.confirmed": "\(acks.confirmed)"])
+                await connection.close()
+                return true
+            }
+        }
+        // Shutdown: what is acknowledged is confirmed, the rest is streamed again next time.
+        await source.flush()
+        try? await connection.sendStandbyStatus(received: seen, flushed: acks.confirmed, now: .now)
+        await connection.close()
+        return false
+    }
+
+    struct Change {
+        var op: String
+        var state: RelationState
+        var key: [UInt8]?
+        var value: [UInt8]
+    }
+
+    /// The records one change message makes.
+    func changes(_ message: PgOutputMessage, relations: [UInt32: RelationState], value: inout [UInt8]) throws -> [Change] {
+        func key(_ state: RelationState, _ tuple: PgOutputTuple) -> [UInt8]? {
+            if case .text(let bytes) = tuple.values[state.encoder.keyColumnIndex] { return bytes }
+            return nil
+        }
+        switch message {
+        case .insert(let oid, let new):
+            guard let state = relations[oid] else { return [] }
+            value.removeAll(keepingCapacity: true)
+            state.encoder.encodeValue(new, into: &value)
+            return [Change(op: "c", state: state, key: key(state, new), value: value)]
+        case .update(let oid, let old, _, var new):
+            guard let state = relations[oid] else { return [] }
+            for (index, item) in new.values.enumerated() where item == .unchangedToast {
+                // pgoutput leaves an unchanged TOASTed value out; REPLICA IDENTITY FULL sends the old row with it.
+                guard let old, index < old.values.count, case .text = old.values[index] else {
+                    throw ChangeCaptureError(message: """
+                        an update of \(state.table.table) left out the unchanged TOASTed column \
+                        '\(state.relation.columns[index].name)', and the table does not send its old row: run \
+                        ALTER TABLE "\(state.table.table)" REPLICA IDENTITY FULL (pinpipe cdc setup does this)
+                        """)
+                }
+                new.values[index] = old.values[index]
+            }
+            value.removeAll(keepingCapacity: true)
+            state.encoder.encodeValue(new, into: &value)
+            return [Change(op: "u", state: state, key: key(state, new), value: value)]
+        case .delete(let oid, let old, _):
+            guard let state = relations[oid] else { return [] }
+            value.removeAll(keepingCapacity: true)
+            state.encoder.encodeValue(old, into: &value)
+            value.removeLast()  // "}"
+            value.append(contentsOf: Array(#","__deleted":true}"#.utf8))
+            return [Change(op: "d", state: state, key: key(state, old), value: value)]
+        case .truncate(let oids, _, _):
+            return oids.compactMap { oid in
+                guard let state = relations[oid] else { return nil }
+                logger.notice("TRUNCATE of a captured table: a pinpipe.op=t record marks it in the topic",
+                              metadata: [LogKey.table: "\(state.table.table)", LogKey.topic: "\(state.topic)"])
+                return Change(op: "t", state: state, key: nil, value: Array(#"{"__truncated":true}"#.utf8))
+            }
+        default:
+            return []
+        }
+    }
+
+    /// The slot's confirmed flush position (where the server resumes the stream).
+    func slotConfirmedPosition() async throws -> PostgresLSN {
+        let admin = try await source.connect(first: false)
+        defer { Task { await admin.close() } }
+        let rows = try await admin.query("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", [slot])
+        guard rows.count == 1 else {
+            throw ChangeCaptureError(message: "the replication slot \(slot) disappeared (was it dropped?); run pinpipe cdc setup, then pinpipe takes a new snapshot")
+        }
+        return rows.string(row: 0, column: 0).flatMap { PostgresLSN($0) } ?? .zero
+    }
+}
+
+struct ChangeCaptureError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { "change data capture: \(message)" }
+}
