@@ -2,6 +2,7 @@
 import PackageDescription
 
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let clocks: Target.Dependency = .product(name: "Clocks", package: "swift-clocks")
 
 let package = Package(
     name: "pinpipe",
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Tests only: TestClock drives the watchdog, heartbeat, roller and retry timers.
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.0.6"),
     ],
     targets: [
         // Floor 0: module maps over the native libraries (found through pkg-config).
@@ -80,7 +83,7 @@ let package = Package(
         .testTarget(name: "PipelineConfigTests", dependencies: ["PipelineConfig", "YAML", "Support"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Support", "TestSupport", log]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Support", "TestSupport", log]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Support", "TestSupport", log, clocks]),
         .testTarget(name: "S3Tests", dependencies: [
             "S3", "Support", "TestSupport", log,
             .product(name: "NIOCore", package: "swift-nio"),
@@ -88,8 +91,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: ["Oracle"]),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Support", "TestSupport", log]),
-        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Support", "TestSupport", log, clocks]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", clocks]),
         .testTarget(name: "HTTPServerTests", dependencies: [
             "HTTPServer", "TestSupport", log,
             .product(name: "NIOCore", package: "swift-nio"),
@@ -101,6 +104,7 @@ let package = Package(
         .testTarget(name: "SampleDataTests", dependencies: ["SampleData"]),
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "PipelineConfig", "Kafka", "Systemd", "S3", "Postgres", "Gzip", "Support", "TestSupport", "HTTPServer", log,
+            clocks,
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,10 +1,14 @@
 import CRdKafka
 import Logging
+import Support
 import Synchronization
 
 /// A consumer-group member with explicit offset commits, eager rebalancing and a dedicated poll thread.
 ///
 /// - Important: Call `close()` before dropping the last reference: it leaves the group and destroys the client.
+///   A consumer dropped without it is destroyed by `deinit` (without leaving the group: the coordinator notices
+///   at the session timeout), never leaked. Every job on its threads holds the consumer, so `deinit` only runs
+///   when none is in flight.
 public final class KafkaConsumer: Sendable {
     /// The current librdkafka client. ``rejoin()`` replaces it; code reads it where it uses it (inside the worker
     /// job, or under this lock for the quick local calls), never earlier, so a replaced client is destroyed only
@@ -15,11 +19,11 @@ public final class KafkaConsumer: Sendable {
     let configuration: KafkaConsumerConfiguration
     let logger: Logger
     /// Runs `rd_kafka_consumer_poll` (and therefore the rebalance callback) and the final close.
-    let pollWorker: BlockingWorker
+    let pollWorker: BlockingExecutor
     /// Runs commits and broker queries, so they never need the poll thread (which may be inside a revocation).
-    let queryWorker: BlockingWorker
+    let queryWorker: BlockingExecutor
     /// Runs ``wakeFetchers()`` requests, so they delay neither polls nor commits.
-    let wakeupWorker: BlockingWorker
+    let wakeupWorker: BlockingExecutor
     let wakeupRunning = AtomicFlag()
     let wakeups = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
@@ -49,9 +53,9 @@ public final class KafkaConsumer: Sendable {
         self.state = state
         self.configuration = configuration
         self.logger = logger
-        self.pollWorker = BlockingWorker(name: "pinpipe-kafka-consumer-poll")
-        self.queryWorker = BlockingWorker(name: "pinpipe-kafka-consumer-commit")
-        self.wakeupWorker = BlockingWorker(name: "pinpipe-kafka-consumer-wakeup")
+        self.pollWorker = BlockingExecutor(name: "kafka-poll")
+        self.queryWorker = BlockingExecutor(name: "kafka-commit")
+        self.wakeupWorker = BlockingExecutor(name: "kafka-wakeup")
         logger.info(
             "Kafka consumer subscribed",
             metadata: [
@@ -59,6 +63,18 @@ public final class KafkaConsumer: Sendable {
                 "kafka.topics": "\(configuration.topics.joined(separator: ","))",
             ])
     }
+
+    deinit {
+        guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        logger.warning("Kafka consumer dropped without close(); destroying its client without leaving the group",
+                       metadata: ["kafka.group": "\(configuration.groupID)"])
+        // The executors' own deinit lets their threads end; no job runs (each would hold `self`).
+        rd_kafka_destroy_flags(client.withLock { $0 }.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        KafkaConsumer.destroyedInDeinit.add(1, ordering: .relaxed)
+    }
+
+    /// How many consumers `deinit` had to destroy (tests read it).
+    static let destroyedInDeinit = Atomic<Int>(0)
 
     /// The current client (see ``client``).
     var handle: RDKafkaHandle { client.withLock { $0 } }
@@ -227,10 +243,11 @@ public final class KafkaConsumer: Sendable {
         // Jobs read the client when they start: once each worker has run one more job, none uses the old one.
         _ = await queryWorker.run {}
         _ = await wakeupWorker.run {}
-        let destroyed = await pollWorker.run {
+        let destroyed = await pollWorker.run(orIfShutDown: false) {
             rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+            return true
         }
-        if destroyed == nil { rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
+        if !destroyed { rd_kafka_destroy_flags(old.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
         state.revoking.withLock { $0.removeAll() }
         state.revocations.withLock { $0.removeAll() }
         logger.notice("Kafka consumer created anew to join the group again",
@@ -361,10 +378,10 @@ public final class KafkaConsumer: Sendable {
             }
             return rk
         }
-        await queryWorker.stopAndWait()
-        await wakeupWorker.stopAndWait()
+        await queryWorker.shutdownAndWait()
+        await wakeupWorker.shutdownAndWait()
         if let rk { _ = await pollWorker.run { rd_kafka_destroy(rk.pointer) } }
-        await pollWorker.stopAndWait()
+        await pollWorker.shutdownAndWait()
         logger.info("Kafka consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])
     }
 

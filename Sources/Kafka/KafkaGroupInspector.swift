@@ -1,12 +1,15 @@
 import CRdKafka
 import Logging
+import Support
+import Synchronization
 
 /// Reads a consumer group's committed offsets and the partitions' watermarks without joining the group
 /// (no subscription, so a running group is not rebalanced). Used by `pinpipe verify`.
 public final class KafkaGroupInspector: Sendable {
     private let handle: RDKafkaHandle
     private let context: RDKafkaClientContext
-    private let worker = BlockingWorker(name: "pinpipe-kafka-inspector")
+    private let worker = BlockingExecutor(name: "kafka-inspect")
+    private let closed = Atomic<Bool>(false)
 
     public init(bootstrapServers: String, groupID: String, properties: [String: String] = [:],
                 oauthBearer: KafkaOAuthBearerTokenProvider? = nil, logger: Logger) throws(KafkaError)
@@ -88,10 +91,17 @@ public final class KafkaGroupInspector: Sendable {
         return try result.get()
     }
 
-    /// Destroys the client (its threads stop) — required before the inspector is dropped.
+    /// Destroys a client nobody closed (no job is in flight: each would hold `self`).
+    deinit {
+        guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        rd_kafka_destroy(handle.pointer)
+    }
+
+    /// Destroys the client (its threads stop). Dropping the inspector without it destroys the client too.
     public func close() async {
+        guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
         let rk = handle
         _ = await worker.run { rd_kafka_destroy(rk.pointer) }
-        await worker.stopAndWait()
+        await worker.shutdownAndWait()
     }
 }

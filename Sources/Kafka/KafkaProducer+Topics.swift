@@ -1,4 +1,5 @@
 import CRdKafka
+import Support
 import Logging
 
 extension KafkaProducer {
@@ -65,7 +66,8 @@ extension KafkaProducer {
                            "kafka.topic_configs_not_set": "\(configs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"])
             try await autoCreate(missing, timeout: deadline - ContinuousClock.now)
         }
-        // Creation propagates asynchronously: wait until metadata shows every topic.
+        // Creation propagates asynchronously: ask the metadata again (with backoff) until it shows every topic.
+        var backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(500))
         while true {
             let counts = try await topicPartitionCounts(topics, timeout: max(.milliseconds(100), deadline - ContinuousClock.now))
             let stillMissing = topics.filter { counts[$0] == nil }
@@ -76,7 +78,7 @@ extension KafkaProducer {
                     message: "topic(s) not visible within \(timeout) after creation: \(stillMissing.joined(separator: ", "))",
                     topic: stillMissing.first, isRetriable: true)
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: min(backoff.next(), max(.zero, deadline - ContinuousClock.now)))
         }
     }
 

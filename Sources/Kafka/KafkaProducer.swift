@@ -7,15 +7,18 @@ import Synchronization
 /// An idempotent (`acks=all`) Kafka producer with bounded in-flight records and per-record delivery callbacks.
 ///
 /// - Important: Call `shutdown(timeout:)` before dropping the last reference: it flushes, stops the poll thread
-///   and destroys the librdkafka client. Records still unacknowledged then get a delivery error.
+///   and destroys the librdkafka client. Records still unacknowledged then get a delivery error. A producer
+///   dropped without it is not leaked: `deinit` stops the poll thread, which purges (every `onDelivery` still
+///   runs, with an error) and destroys the client. The poll thread holds the client's state, never the producer.
 public final class KafkaProducer: Sendable {
     let handle: RDKafkaHandle
     let context: RDKafkaClientContext
     let state: ProducerCallbackState
     let configuration: KafkaProducerConfiguration
     let logger: Logger
-    let admin: BlockingWorker
-    private let pollThreadFinished = DispatchSemaphore(value: 0)
+    let admin: BlockingExecutor
+    /// Runs the poll loop (one job, for the producer's life) and, at its end, the teardown.
+    private let pollThread = BlockingExecutor(name: "kafka-produce")
     private let shutdownStarted = Atomic<Bool>(false)
 
     /// Creates the client (defaults `acks=all`, `enable.idempotence=true`; `configuration.properties` override
@@ -36,6 +39,8 @@ public final class KafkaProducer: Sendable {
                 let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
                 let box = Unmanaged<DeliveryBox>.fromOpaque(record).takeRetainedValue()
                 let m = message.pointee
+                // The slot first: once a caller hears of its delivery, `inFlight` no longer counts the record.
+                context.producer?.releaseSlot()
                 if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                     box.onDelivery(.success(KafkaDeliveryReport(topic: box.topic, partition: m.partition, offset: m.offset)))
                 } else {
@@ -48,7 +53,6 @@ public final class KafkaProducer: Sendable {
                     }
                     box.onDelivery(.failure(error))
                 }
-                context.producer?.releaseSlot()
             }
         }
         self.handle = RDKafkaHandle(handle)
@@ -56,10 +60,13 @@ public final class KafkaProducer: Sendable {
         self.state = state
         self.configuration = configuration
         self.logger = logger
-        self.admin = BlockingWorker(name: "pinpipe-kafka-admin")
-        let thread = Thread { [self] in pollLoop() }
-        thread.name = "pinpipe-kafka-producer-poll"
-        thread.start()
+        self.admin = BlockingExecutor(name: "kafka-admin")
+        pollThread.submit { [handle = self.handle, context, state, logger] in
+            withExtendedLifetime(context) {  // the callbacks' opaque: alive until the client is destroyed
+                KafkaProducer.pollLoop(handle: handle, state: state, logger: logger)
+            }
+        }
+        pollThread.shutdown()  // the loop is its last job: the thread ends with it
         logger.info(
             "Kafka producer started",
             metadata: [
@@ -88,8 +95,8 @@ public final class KafkaProducer: Sendable {
         topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = [],
         onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) async throws(KafkaError) {
-        state.activeEnqueues.add(1, ordering: .sequentiallyConsistent)
-        defer { state.activeEnqueues.subtract(1, ordering: .sequentiallyConsistent) }
+        state.activeEnqueues.enter()
+        defer { state.activeEnqueues.leave() }
         guard !state.closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("produce") }
         try await acquireSlot()
         let rkt: OpaquePointer
@@ -100,16 +107,17 @@ public final class KafkaProducer: Sendable {
             throw error
         }
         let box = Unmanaged.passRetained(DeliveryBox(topic: topic, onDelivery: onDelivery))
-        var backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(50))
         while true {
+            let seen = state.deliveries.generation
             let err = enqueue(rkt: rkt, partition: partition, key: key, value: value, headers: headers,
                               opaque: box.toOpaque())
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled
                 && !state.stopRequested.load(ordering: .relaxed)
             {
-                // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for acks.
-                try? await Task.sleep(for: backoff.next())
+                // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for the next
+                // delivery report (or the teardown), then try again.
+                await state.deliveries.wait(after: seen)
                 continue
             }
             box.release()
@@ -159,7 +167,7 @@ public final class KafkaProducer: Sendable {
         }
         state.stopRequested.store(true, ordering: .sequentiallyConsistent)
         await waitForPollThread()
-        await admin.stopAndWait()
+        await admin.shutdownAndWait()
         logger.info("Kafka producer shut down")
     }
 
@@ -168,13 +176,7 @@ public final class KafkaProducer: Sendable {
     }
 
     private func waitForPollThread() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [pollThreadFinished] in
-                pollThreadFinished.wait()
-                pollThreadFinished.signal()
-                continuation.resume()
-            }
-        }
+        await pollThread.shutdownAndWait()
     }
 
     private func acquireSlot() async throws(KafkaError) {
@@ -266,8 +268,18 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    deinit {
+        guard !shutdownStarted.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        logger.warning("Kafka producer dropped without shutdown(timeout:); unacknowledged records fail, client destroyed")
+        state.stopRequested.store(true, ordering: .sequentiallyConsistent)
+        KafkaProducer.destroyedInDeinit.add(1, ordering: .relaxed)
+    }
+
+    /// How many producers `deinit` had to stop (tests read it).
+    static let destroyedInDeinit = Atomic<Int>(0)
+
     /// The poll thread: serves delivery reports, flush requests and, on shutdown, the teardown.
-    private func pollLoop() {
+    private static func pollLoop(handle: RDKafkaHandle, state: ProducerCallbackState, logger: Logger) {
         let rk = handle.pointer
         while !state.stopRequested.load(ordering: .sequentiallyConsistent) {
             if state.flushRequests.withLock({ $0.isEmpty }) {
@@ -287,15 +299,14 @@ public final class KafkaProducer: Sendable {
             }
             for (request, drained) in finished { request.continuation.resume(returning: drained) }
         }
-        teardown()
-        pollThreadFinished.signal()
+        teardown(rk, state: state, logger: logger)
     }
 
-    private func teardown() {
-        let rk = handle.pointer
+    private static func teardown(_ rk: OpaquePointer, state: ProducerCallbackState, logger: Logger) {
         state.closed.store(true, ordering: .sequentiallyConsistent)
         for waiter in state.window.withLock({ $0.close() }) { waiter.resume(returning: false) }
-        while state.activeEnqueues.load(ordering: .sequentiallyConsistent) > 0 { usleep(1000) }
+        state.deliveries.signal()  // a produce waiting out QUEUE_FULL sees the stop and leaves
+        state.activeEnqueues.waitUntilIdle()
         // Whatever is still queued or in flight fails with _PURGE_QUEUE/_PURGE_INFLIGHT, so every onDelivery runs.
         let purge = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
         if purge != RD_KAFKA_RESP_ERR_NO_ERROR {

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Support
 
 /// Reads a whole topic once, from the beginning of every partition to its end, with a group-less consumer
 /// (`assign`: it never joins its group nor commits; librdkafka 2.0.2 refuses `assign` without a `group.id`,
@@ -50,8 +51,8 @@ public struct KafkaTopicReader: Sendable {
     /// Reads `topic` to its end on a thread of its own. A topic that does not exist reads as empty (a consumer
     /// never asks for auto-creation: librdkafka's allow.auto.create.topics is false for consumers).
     public func readAll(topic: String, timeout: Duration) async throws(KafkaError) -> Contents {
-        let worker = BlockingWorker(name: "pinpipe-kafka-topic-reader")
-        defer { worker.stop() }
+        let worker = BlockingExecutor(name: "kafka-read-topic")
+        defer { worker.shutdown() }
         let result = await worker.run { () -> Result<Contents, KafkaError> in
             do throws(KafkaError) {
                 return .success(try readBlocking(topic: topic, timeout: timeout))

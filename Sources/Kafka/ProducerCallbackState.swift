@@ -1,3 +1,4 @@
+import Dispatch
 import CRdKafka
 import Synchronization
 
@@ -17,8 +18,8 @@ final class ProducerCallbackState: Sendable {
     let stopRequested = Atomic<Bool>(false)
     /// Set before teardown: `produce` refuses new records.
     let closed = Atomic<Bool>(false)
-    /// `produce` calls between their closed-check and the end of `rd_kafka_produceva`; teardown waits for 0.
-    let activeEnqueues = Atomic<Int>(0)
+    /// `produce` calls between their closed-check and their end; teardown waits until none is left.
+    let activeEnqueues = EnqueueGate()
     /// `rd_kafka_topic_t` handles by name, destroyed at teardown.
     let topics = Mutex<[String: RDKafkaHandle]>([:])
 
@@ -26,11 +27,16 @@ final class ProducerCallbackState: Sendable {
         window = Mutex(InFlightWindow(limit: maxInFlight))
     }
 
+    /// `produce` calls waiting for librdkafka's own queue to shrink (`QUEUE_FULL`), resumed by the next delivery
+    /// report or the teardown: a continuation, not a sleep.
+    let deliveries = DeliverySignal()
+
     /// Frees one in-flight slot and hands it to the oldest parked `produce`, if any.
     func releaseSlot() {
         if let waiter = window.withLock({ $0.release() }) {
             waiter.resume(returning: true)
         }
+        deliveries.signal()
     }
 }
 
@@ -76,6 +82,84 @@ final class DeliveryPromise: Sendable {
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
+
+/// Counts the `produce` calls in progress; the poll thread's teardown waits (blocking its own thread on a
+/// semaphore the last call signals, no polling) until none is left.
+final class EnqueueGate: Sendable {
+    private struct State {
+        var active = 0
+        var idle: DispatchSemaphore?
+    }
+
+    private let state = Mutex(State())
+
+    func enter() { state.withLock { $0.active += 1 } }
+
+    func leave() {
+        let idle = state.withLock { state -> DispatchSemaphore? in
+            state.active -= 1
+            guard state.active == 0 else { return nil }
+            defer { state.idle = nil }
+            return state.idle
+        }
+        idle?.signal()
+    }
+
+    /// Blocks the calling thread until no call is in progress. Only for the producer's own poll thread.
+    func waitUntilIdle() {
+        let idle = state.withLock { state -> DispatchSemaphore? in
+            guard state.active > 0 else { return nil }
+            let semaphore = state.idle ?? DispatchSemaphore(value: 0)
+            state.idle = semaphore
+            return semaphore
+        }
+        idle?.wait()
+    }
+}
+
+/// "A delivery report arrived": a generation counter and the tasks waiting for it to move.
+final class DeliverySignal: Sendable {
+    private struct State {
+        var generation = 0
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Read it before the attempt that may have to wait, so a report in between is never missed.
+    var generation: Int { state.withLock { $0.generation } }
+
+    /// Moves the generation and resumes every waiter.
+    func signal() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation += 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once the generation moved past `seen`, or once the calling task is cancelled.
+    func wait(after seen: Int) async {
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.generation != seen || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

@@ -1,4 +1,5 @@
 import CLibPQ
+import Support
 import Foundation
 import Logging
 import Synchronization
@@ -14,7 +15,7 @@ public final class PostgresConnection: Sendable {
     /// The server's version number, e.g. 150018 for 15.18 (`PQserverVersion`).
     public let serverVersion: Int
 
-    let worker: PostgresWorkerThread
+    let worker: BlockingExecutor
     let core: PostgresConnectionCore
     private let cancelHandle: PostgresCancelHandle?
     private let logger: Logger
@@ -23,7 +24,7 @@ public final class PostgresConnection: Sendable {
     private let cursorCounter: Atomic<Int>
 
     private init(
-        parameters: PostgresConnectionParameters, serverVersion: Int, worker: PostgresWorkerThread,
+        parameters: PostgresConnectionParameters, serverVersion: Int, worker: BlockingExecutor,
         core: PostgresConnectionCore, cancelHandle: PostgresCancelHandle?, logger: Logger
     ) {
         self.parameters = parameters
@@ -40,7 +41,7 @@ public final class PostgresConnection: Sendable {
     deinit {
         let core = self.core
         worker.submit { core.finish() }
-        worker.stop()
+        worker.shutdown()
     }
 
     // MARK: Connecting
@@ -51,10 +52,10 @@ public final class PostgresConnection: Sendable {
     {
         try validate(parameters)
         if Task.isCancelled { throw cancelledError(during: "connecting to \(parameters.endpoint)") }
-        let worker = PostgresWorkerThread(name: "pinpipe-postgres")
+        let worker = BlockingExecutor(name: "postgres")
         let core = PostgresConnectionCore(parameters: parameters)
         logger.debug("connecting to PostgreSQL", metadata: [PostgresLogKey.server: "\(parameters)"])
-        let outcome = await worker.perform(whenStopped: .failure(closedError(nil))) { core.open() }
+        let outcome = await worker.run(orIfShutDown: .failure(closedError(nil))) { core.open() }
         switch outcome {
         case .success(let (serverVersion, cancelHandle)):
             logger.debug(
@@ -67,15 +68,17 @@ public final class PostgresConnection: Sendable {
                 parameters: parameters, serverVersion: serverVersion, worker: worker, core: core,
                 cancelHandle: cancelHandle, logger: logger)
         case .failure(let error):
-            worker.stop()
+            worker.shutdown()
             throw error
         }
     }
 
     /// Connects, retrying retriable failures with exponential backoff and jitter up to `retry.maxAttempts`
     /// (nil: forever), logging each retry at warning with the reason. Non-retriable errors throw at once.
+    /// The waits run on `clock`.
     public static func connect(
-        _ parameters: PostgresConnectionParameters, retry: PostgresRetryPolicy, logger: Logger
+        _ parameters: PostgresConnectionParameters, retry: RetryPolicy, logger: Logger,
+        clock: PipelineClock = .continuous
     ) async throws(PostgresError) -> PostgresConnection {
         var attempt = 1
         while true {
@@ -99,7 +102,7 @@ public final class PostgresConnection: Sendable {
                         PostgresLogKey.attempt: "\(attempt)",
                     ])
                 do {
-                    try await Task.sleep(for: delay)
+                    try await clock.sleep(for: delay)
                 } catch {
                     throw cancelledError(during: "connecting to \(parameters.endpoint)")
                 }
@@ -162,8 +165,8 @@ public final class PostgresConnection: Sendable {
     public func close() async {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         let core = self.core
-        _ = await worker.perform(whenStopped: ()) { core.finish() }
-        worker.stop()
+        _ = await worker.run(orIfShutDown: ()) { core.finish() }
+        worker.shutdown()
         connected.store(false, ordering: .relaxed)
         logger.debug("closed PostgreSQL connection", metadata: [PostgresLogKey.server: "\(parameters)"])
     }
@@ -180,7 +183,7 @@ public final class PostgresConnection: Sendable {
         let cancelled = CancellationFlag()
         let worker = self.worker
         let (result, isUp) = await withTaskCancellationHandler {
-            await worker.perform(whenStopped: (Result<T, PostgresError>.failure(Self.closedError(what)), false)) {
+            await worker.run(orIfShutDown: (Result<T, PostgresError>.failure(Self.closedError(what)), false)) {
                 if cancelled.isSet { return (.failure(Self.cancelledError(during: what)), core.isConnected) }
                 let result = body(core)
                 return (result, core.isConnected)

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// - Important: Every method runs on the owning connection's worker thread only.
 final class PostgresConnectionCore: @unchecked Sendable {
-    // @unchecked Sendable: `conn` is read and written only by jobs on the connection's PostgresWorkerThread,
+    // @unchecked Sendable: `conn` is read and written only by jobs on the connection's BlockingExecutor,
     // which runs them one at a time; no other thread ever dereferences it. The instance is shared with the
     // jobs (hence Sendable) but not its state.
     private(set) var conn: OpaquePointer?

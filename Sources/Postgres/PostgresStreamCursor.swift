@@ -1,4 +1,5 @@
 import CLibPQ
+import Support
 import Synchronization
 
 /// The state of one stream iteration: a server-side cursor and the FETCH running ahead.

@@ -1,19 +1,24 @@
+import Support
 import Synchronization
 
 /// The last loop turn of each long-running actor, for the watchdog.
 ///
 /// Each actor registers under a name, then calls `beat(_:)` on every turn of its loop (one short lock). The
-/// watchdog supervisor asks which ones have not beaten for too long.
+/// watchdog supervisor asks which ones have not beaten for too long. Time is `clock`, which the supervisor and
+/// the actors' waits (`ActorLiveness`) read too, so a test drives all of them with one test clock.
 public final class Heartbeats: Sendable {
     private struct Beat {
-        var last: ContinuousClock.Instant
+        var last: PipelineClock.Instant
         var count = 0
     }
 
     private let lastBeats = Mutex<[String: Beat]>([:])
-    private let clock = ContinuousClock()
+    /// The clock of the beats, the supervisor's cadence and the actors' timed waits.
+    public let clock: PipelineClock
 
-    public init() {}
+    public init(clock: PipelineClock = .continuous) {
+        self.clock = clock
+    }
 
     /// Starts watching `name`; registering counts as a beat.
     public func register(_ name: String) {
@@ -49,12 +54,15 @@ public final class Heartbeats: Sendable {
     }
 
     /// How long ago each registered actor last beat, as seen at `now`.
-    public func ages(now: ContinuousClock.Instant) -> [String: Duration] {
+    public func ages(now: PipelineClock.Instant) -> [String: Duration] {
         lastBeats.withLock { beats in beats.mapValues { now - $0.last } }
     }
 
     /// The names, sorted, whose last beat is strictly older than `olderThan` at `now`.
-    public func stale(olderThan: Duration, now: ContinuousClock.Instant) -> [String] {
+    public func stale(olderThan: Duration, now: PipelineClock.Instant) -> [String] {
         ages(now: now).filter { $0.value > olderThan }.map(\.key).sorted()
     }
+
+    /// How long ago each registered actor last beat, as seen now.
+    public func ages() -> [String: Duration] { ages(now: clock.now) }
 }

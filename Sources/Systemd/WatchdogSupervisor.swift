@@ -1,4 +1,5 @@
 import Logging
+import Support
 
 /// Keeps systemd's watchdog fed while every actor's loop is alive, and publishes the status line.
 ///
@@ -39,9 +40,9 @@ public struct WatchdogSupervisor: Sendable {
         self.send = notify
     }
 
-    /// Runs until the surrounding task is cancelled.
+    /// Runs until the surrounding task is cancelled. Time is the heartbeats' clock.
     public func run() async {
-        let clock = ContinuousClock()
+        let clock = heartbeats.clock
         let threshold = WatchdogDecision.threshold(watchdogInterval: watchdogInterval, staleAfter: staleAfter)
         var decision = threshold.map { WatchdogDecision(staleAfter: $0) }
         // Hang checks run at the ping cadence with a watchdog; without one, at the status cadence.
@@ -68,7 +69,7 @@ public struct WatchdogSupervisor: Sendable {
         }
     }
 
-    private func tick(decision: inout WatchdogDecision?, now: ContinuousClock.Instant) {
+    private func tick(decision: inout WatchdogDecision?, now: PipelineClock.Instant) {
         guard var current = decision else {
             if watchdogInterval != nil { send([.watchdog]) }
             return
@@ -88,8 +89,8 @@ public struct WatchdogSupervisor: Sendable {
 
     /// The next deadline on a fixed grid, skipping missed slots instead of bursting to catch up.
     static func advance(
-        _ deadline: ContinuousClock.Instant, by interval: Duration, past now: ContinuousClock.Instant
-    ) -> ContinuousClock.Instant {
+        _ deadline: PipelineClock.Instant, by interval: Duration, past now: PipelineClock.Instant
+    ) -> PipelineClock.Instant {
         var next = deadline + interval
         if next <= now {
             let missed = (now - deadline) / interval

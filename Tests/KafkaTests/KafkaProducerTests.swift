@@ -23,6 +23,24 @@ import Testing
         await #expect(throws: KafkaError.self) { try await producer.send(topic: topic, key: nil, value: [1]) }
     }
 
+    /// librdkafka's own queue limit below `maxInFlight`: `produce` meets QUEUE_FULL, waits for the next delivery
+    /// report (a continuation, no sleep) and tries again; every record is delivered once, in order.
+    @Test func aFullLocalQueueWaitsForDeliveriesAndLosesNothing() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        defer { cluster.shutdown() }
+        cluster.setBrokerRoundTripTime(1, .milliseconds(5))
+        let topic = KafkaTestSupport.uniqueName("queuefull")
+        try cluster.createTopic(topic, partitions: 1, replicationFactor: 1)
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers,
+                                 properties: ["queue.buffering.max.messages": "5", "linger.ms": "0"]),
+            logger: logger)
+        let reports = try await KafkaTestSupport.produceAll(producer, topic: topic, 0..<500)
+        #expect(reports.count == 500)
+        #expect(reports.map(\.offset) == (0..<500).map(Int64.init))
+        await producer.shutdown(timeout: .seconds(5))
+    }
+
     @Test func inFlightNeverExceedsTheBound() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }

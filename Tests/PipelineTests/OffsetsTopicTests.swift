@@ -40,8 +40,7 @@ import Testing
             configuration: configuration,
             database: PostgresConnectionParameters(host: "127.0.0.1", port: 1, user: "unused", password: "",
                                                    database: "unused"),
-            producer: producer, stats: PipelineStats(), heartbeats: heartbeats, shutdown: ShutdownSignal(),
-            hooks: TestHooks(environment: [:]), once: true, logger: logger)
+            producer: producer, once: true, context: ActorContext(heartbeats: heartbeats, logger: logger))
         return Fixture(cluster: cluster, producer: producer, source: source, configuration: configuration,
                        liveness: ActorLiveness(heartbeats: heartbeats, name: "source"))
     }

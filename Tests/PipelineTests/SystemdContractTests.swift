@@ -43,6 +43,28 @@ import TestSupport
         }, "an object was left uncommitted after the drain:\n\(verify.output)")
     }
 
+    /// `--once` ends the pipeline itself (no signal): systemd still hears STOPPING=1 before the drain and the exit.
+    @Test func runOnceSendsStoppingBeforeItExits() async throws {
+        let harness = try PipelineHarness("once")
+        try harness.writeConfig(mode: "emulate", roles: "produce", emulate: "{seed: 100, rate: 100, limit: 3}")
+        let socket = try NotifySocketListener()
+        defer { socket.stop() }
+        let running = try harness.start(["run", "--config", harness.configPath, "--once"],
+                                        environment: ["NOTIFY_SOCKET": socket.path])
+        let status = try await running.wait(timeout: .seconds(90))
+        #expect(status == 0, "\(running.output.suffix(3000))")
+        // The listener may read the last datagram just after the process ended.
+        for _ in 0..<100 where !socket.lines.contains(where: { $0.line == "STOPPING=1" }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let lines = socket.lines.map(\.line)
+        let ready = try #require(lines.firstIndex(of: "READY=1"), "no READY=1 in \(lines)")
+        let stopping = try #require(lines.firstIndex(of: "STOPPING=1"), "no STOPPING=1 in \(lines)")
+        #expect(ready < stopping)
+        #expect(lines.filter { $0 == "STOPPING=1" }.count == 1, "STOPPING=1 once: \(lines)")
+        #expect(lines[stopping...].contains { $0.hasPrefix("STATUS=draining: ") })
+    }
+
     @Test func aHungActorStopsTheWatchdogPings() async throws {
         let harness = try PipelineHarness("hang")
         try harness.writeConfig(mode: "follow", maxRecords: 1000, maxAge: "1s")

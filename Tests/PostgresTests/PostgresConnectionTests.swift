@@ -1,6 +1,9 @@
+import Clocks
 import Foundation
 import Logging
 import Postgres
+import Support
+import Synchronization
 import Testing
 
 /// The connection against the stack's PostgreSQL: queries, failures and their classification.
@@ -83,7 +86,7 @@ import Testing
         let start = ContinuousClock.now
         do {
             _ = try await PostgresConnection.connect(
-                parameters, retry: PostgresRetryPolicy(initialDelay: .seconds(1), maxAttempts: 5), logger: logger)
+                parameters, retry: RetryPolicy(initialDelay: .seconds(1), maxDelay: .seconds(30), maxAttempts: 5), logger: logger)
             Issue.record("connected with a wrong password")
         } catch {
             #expect(error.code == .authenticationFailed)
@@ -123,22 +126,41 @@ import Testing
             #expect(error.isRetriable)
             #expect(error.message.contains("127.0.0.1:1"))
         }
+        // The retry waits run on the injected clock: 3 attempts = 2 waits, in [5, 10] s and [10, 20] s of a test
+        // clock; the connect ends only once the test moved the clock past them.
         let (logger, store) = CapturingLogHandler.logger()
-        let start = ContinuousClock.now
-        do {
-            _ = try await PostgresConnection.connect(
-                parameters, retry: PostgresRetryPolicy(initialDelay: .milliseconds(100), maxDelay: .milliseconds(200), maxAttempts: 3),
-                logger: logger)
-            Issue.record("connected to port 1")
-        } catch {
-            #expect(error.code == .connectionFailed)
+        let clock = TestClock()
+        let finished = Atomic<Bool>(false)
+        let connecting = Task { () -> PostgresError? in
+            defer { finished.store(true, ordering: .relaxed) }
+            do {
+                _ = try await PostgresConnection.connect(
+                    parameters, retry: RetryPolicy(initialDelay: .seconds(10), maxDelay: .seconds(20), maxAttempts: 3),
+                    logger: logger, clock: PipelineClock(clock))
+                return nil
+            } catch let error as PostgresError {
+                return error
+            } catch {
+                return nil
+            }
         }
-        let elapsed = ContinuousClock.now - start
-        // 3 attempts = 2 waits of [50, 100] ms and [100, 200] ms.
-        #expect(store.count(.warning) == 2)
+        func eventually(_ condition: () -> Bool) async throws -> Bool {
+            for _ in 0..<3_000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+            return condition()
+        }
+        #expect(try await eventually { store.count(.warning) == 1 }, "first attempt")
+        await clock.advance(by: .seconds(4))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(store.count(.warning) == 1, "retried before its wait (at least 5 s) was over")
+        await clock.advance(by: .seconds(6))
+        #expect(try await eventually { store.count(.warning) == 2 }, "second attempt")
+        let ended = finished.load(ordering: .relaxed)
+        #expect(!ended, "gave up before the second wait")
+        await clock.advance(by: .seconds(20))
+        let error = await connecting.value
+        #expect(error?.code == .connectionFailed)
         #expect(store.count(.error) == 0)
         #expect(store.messages.contains { $0.contains("giving up connecting to PostgreSQL after 3 attempts") })
-        #expect(elapsed >= .milliseconds(150))
         #expect(store.messages.filter { $0.contains("retrying") }.allSatisfy { $0.contains("connection refused") })
     }
 
@@ -183,7 +205,7 @@ import Testing
         } throws: { ($0 as? PostgresError)?.code == .connectionLost }
         await victim.close()
         let fresh = try await PostgresConnection.connect(
-            try PostgresTestDatabase.parameters(), retry: PostgresRetryPolicy(initialDelay: .milliseconds(50)),
+            try PostgresTestDatabase.parameters(), retry: RetryPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(30), maxAttempts: 5),
             logger: PostgresTestDatabase.logger)
         #expect(try await fresh.query("SELECT 1").string(row: 0, column: 0) == "1")
         await fresh.close()

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Testing
+import Support
 
 /// Error classification, retry policy and parameter formatting, without a server.
 @Suite struct PostgresErrorTests {
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func retryBackoffDoublesUpToTheCap() {
-        let policy = PostgresRetryPolicy()
+        let policy = RetryPolicy.postgresConnect
         #expect(policy.maxAttempts == 5)
         #expect((1...8).map { policy.backoff.ceiling(afterAttempt: $0) } == [
             .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30),
@@ -85,7 +86,7 @@ import Testing
         #expect(policy.delay(afterAttempt: 3, unit: 0.5) == .milliseconds(1500))
         #expect(policy.shouldRetry(afterAttempt: 4))
         #expect(!policy.shouldRetry(afterAttempt: 5))
-        let forever = PostgresRetryPolicy(maxAttempts: nil)
+        let forever = RetryPolicy.postgresConnect.with(maxAttempts: nil)
         #expect(forever.shouldRetry(afterAttempt: 1_000_000))
         #expect(forever.backoff.ceiling(afterAttempt: 1_000_000) == .seconds(30))
     }

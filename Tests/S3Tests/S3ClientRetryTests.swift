@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 
 @testable import S3
+import Support
 
 /// Retry behaviour against a local fake server (NIO on 127.0.0.1, random port).
 @Suite struct S3ClientRetryTests {
@@ -15,7 +16,7 @@ import TestSupport
         S3Client(
             configuration: S3Configuration(
                 region: "us-east-1", endpoint: "http://127.0.0.1:\(port)", pathStyle: true,
-                retry: S3RetryPolicy(maxAttempts: maxAttempts, initialDelay: .milliseconds(5), maxDelay: .milliseconds(20)),
+                retry: RetryPolicy(initialDelay: .milliseconds(5), maxDelay: .milliseconds(20), maxAttempts: maxAttempts),
                 requestTimeout: .seconds(5)),
             credentials: Self.credentials, logger: capture.logger())
     }
@@ -62,7 +63,7 @@ import TestSupport
                 let s3 = S3Client(
             configuration: S3Configuration(
                 endpoint: "http://127.0.0.1:\(port)", pathStyle: true,
-                retry: S3RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5), maxDelay: .milliseconds(20))),
+                retry: RetryPolicy(initialDelay: .milliseconds(5), maxDelay: .milliseconds(20), maxAttempts: 3)),
             credentials: Self.credentials, httpClient: httpClient, logger: capture.logger())
         let started = ContinuousClock.now
         let error = await #expect(throws: S3Error.self) {

@@ -4,6 +4,7 @@ import Testing
 import TestSupport
 
 @testable import S3
+import Support
 
 /// The client against the stack's SeaweedFS (a real S3 API that checks SigV4). Each test writes under its
 /// own key prefix.
@@ -22,7 +23,7 @@ import TestSupport
                 secretKey: TestStack.value("PINPIPE_S3_SECRET_KEY"))
         }
 
-        func configuration(retry: S3RetryPolicy = S3RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50))) -> S3Configuration {
+        func configuration(retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(20), maxAttempts: 3)) -> S3Configuration {
             S3Configuration(region: region, endpoint: endpoint, pathStyle: true, retry: retry)
         }
 
@@ -111,7 +112,7 @@ import TestSupport
     @Test func headBucketAndMissingBucketFailsFast() async throws {
         let stack = try Stack.load()
         let capture = LogCapture()
-        let s3 = stack.client(configuration: stack.configuration(retry: S3RetryPolicy(maxAttempts: nil)), capture: capture)
+        let s3 = stack.client(configuration: stack.configuration(retry: RetryPolicy.s3Requests.with(maxAttempts: nil)), capture: capture)
         try await s3.headBucket(stack.bucket)
         let missing = TestStack.uniqueName("no-such-bucket")
         let started = ContinuousClock.now

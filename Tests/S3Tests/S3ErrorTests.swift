@@ -1,6 +1,7 @@
 import Testing
 
 @testable import S3
+import Support
 
 @Suite struct S3ErrorTests {
     @Test func classifiesAnswers() {
@@ -39,12 +40,12 @@ import Testing
     }
 }
 
-@Suite struct S3RetryPolicyTests {
+@Suite struct RetryPolicyS3Tests {
     let retriable = S3Error(code: .throttled, operation: "PutObject", message: "")
     let permanent = S3Error(code: .accessDenied, operation: "PutObject", message: "")
 
     @Test func backoffDoublesUpToTheMaximum() {
-        let policy = S3RetryPolicy(maxAttempts: nil, initialDelay: .milliseconds(200), maxDelay: .seconds(20))
+        let policy = RetryPolicy(initialDelay: .milliseconds(200), maxDelay: .seconds(20), maxAttempts: nil)
         #expect(policy.backoff.ceiling(afterAttempt: 1) == .milliseconds(200))
         #expect(policy.backoff.ceiling(afterAttempt: 2) == .milliseconds(400))
         #expect(policy.backoff.ceiling(afterAttempt: 7) == .milliseconds(12_800))
@@ -53,19 +54,19 @@ import Testing
     }
 
     @Test func jitterStaysInTheUpperHalfOfTheCeiling() {
-        let policy = S3RetryPolicy(maxAttempts: 5)
+        let policy = RetryPolicy.s3Requests.with(maxAttempts: 5)
         #expect(policy.action(afterAttempt: 3, error: retriable, random: 0.5) == .retry(after: .milliseconds(600)))
         #expect(policy.action(afterAttempt: 3, error: retriable, random: 0) == .retry(after: .milliseconds(400)))
     }
 
     @Test func givesUpOnPermanentErrorsAndAfterMaxAttempts() {
-        let policy = S3RetryPolicy(maxAttempts: 3)
+        let policy = RetryPolicy.s3Requests.with(maxAttempts: 3)
         #expect(policy.action(afterAttempt: 1, error: permanent, random: 0.5) == .giveUp)
         #expect(policy.action(afterAttempt: 2, error: retriable, random: 0.5) != .giveUp)
         #expect(policy.action(afterAttempt: 3, error: retriable, random: 0.5) == .giveUp)
-        let forever = S3RetryPolicy(maxAttempts: nil)
+        let forever = RetryPolicy.s3Requests.with(maxAttempts: nil)
         #expect(forever.action(afterAttempt: 10_000, error: retriable, random: 1) == .retry(after: .seconds(20)))
-        #expect(S3RetryPolicy.none.action(afterAttempt: 1, error: retriable, random: 0.5) == .giveUp)
+        #expect(RetryPolicy.none.action(afterAttempt: 1, error: retriable, random: 0.5) == .giveUp)
     }
 }
 

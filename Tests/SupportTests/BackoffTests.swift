@@ -29,3 +29,16 @@ import Testing
         #expect(backoff.attempt == 0)
     }
 }
+
+@Suite struct RetryPolicyTests {
+    @Test func retriesRetriableErrorsWithBackoffUpToTheAttempts() {
+        let policy = RetryPolicy(initialDelay: .seconds(1), maxDelay: .seconds(8), maxAttempts: 4)
+        #expect(policy.action(afterAttempt: 1, isRetriable: true, random: 0) == .retry(after: .milliseconds(500)))
+        #expect(policy.action(afterAttempt: 3, isRetriable: true, random: 1) == .retry(after: .seconds(4)))
+        #expect(policy.action(afterAttempt: 4, isRetriable: true, random: 1) == .giveUp, "4 attempts in total")
+        #expect(policy.action(afterAttempt: 1, isRetriable: false, random: 1) == .giveUp, "never a permanent error")
+        #expect(policy.with(maxAttempts: nil).action(afterAttempt: 1_000, isRetriable: true, random: 1)
+                == .retry(after: .seconds(8)))
+        #expect(RetryPolicy.none.action(afterAttempt: 1, isRetriable: true, random: 0) == .giveUp)
+    }
+}

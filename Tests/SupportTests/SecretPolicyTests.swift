@@ -19,6 +19,7 @@ import Testing
         "ssl.key.location", "ssl.keystore.location", "ssl.ca.location", "ssl.certificate.location", "key.serializer",
         "value.deserializer", "bootstrap.servers", "sasl.username", "sasl.mechanism", "security.protocol", "acks",
         "kafka.topic", "s3.key", "partition", "offset", "aws.access_key_id", "host", "user",
+        "credentials_file", "password_file", "sasl.password_file", "ssl.key.file",
     ])
     func ordinaryNames(_ name: String) {
         #expect(!SecretPolicy.isSecret(name))

@@ -1,27 +1,34 @@
+import Clocks
+import Support
 import Testing
 @testable import Systemd
 
 @Suite struct HeartbeatsTests {
-    @Test func staleOnlyAfterThreshold() {
-        let beats = Heartbeats()
+    @Test func staleOnlyAfterThreshold() async {
+        let clock = TestClock()
+        let beats = Heartbeats(clock: PipelineClock(clock))
         beats.register("source")
         beats.register("sink")
-        let now = ContinuousClock.now
-        #expect(beats.stale(olderThan: .seconds(5), now: now).isEmpty)
-        #expect(beats.stale(olderThan: .seconds(5), now: now + .seconds(6)) == ["sink", "source"])
+        #expect(beats.stale(olderThan: .seconds(5), now: beats.clock.now).isEmpty)
+        await clock.advance(by: .seconds(5))
+        #expect(beats.stale(olderThan: .seconds(5), now: beats.clock.now).isEmpty, "stale means strictly older")
+        await clock.advance(by: .seconds(1))
+        #expect(beats.stale(olderThan: .seconds(5), now: beats.clock.now) == ["sink", "source"])
     }
 
     @Test func beatRefreshesOnlyThatActor() async throws {
-        let beats = Heartbeats()
+        let clock = TestClock()
+        let beats = Heartbeats(clock: PipelineClock(clock))
         beats.register("a")
         beats.register("b")
-        try await Task.sleep(for: .milliseconds(60))
+        await clock.advance(by: .milliseconds(60))
         beats.beat("a")
-        let now = ContinuousClock.now
-        #expect(beats.stale(olderThan: .milliseconds(40), now: now) == ["b"])
-        let ages = beats.ages(now: now)
-        #expect(try #require(ages["a"]) < .milliseconds(40))
-        #expect(try #require(ages["b"]) >= .milliseconds(60))
+        await clock.advance(by: .milliseconds(10))
+        #expect(beats.stale(olderThan: .milliseconds(40), now: beats.clock.now) == ["b"])
+        let ages = beats.ages()
+        #expect(ages["a"] == .milliseconds(10))
+        #expect(ages["b"] == .milliseconds(70))
+        #expect(beats.beatCount("a") == 1)
     }
 
     @Test func unregisterAndLateBeats() {
@@ -30,11 +37,12 @@ import Testing
         beats.unregister("consumer")
         beats.beat("consumer")  // late beat after the loop ended must not re-register
         #expect(beats.names.isEmpty)
-        #expect(beats.stale(olderThan: .zero, now: .now + .seconds(100)).isEmpty)
+        #expect(beats.stale(olderThan: .zero, now: beats.clock.now + .seconds(100)).isEmpty)
     }
 
     @Test func concurrentBeatsAreSafe() async {
-        let beats = Heartbeats()
+        let clock = TestClock()
+        let beats = Heartbeats(clock: PipelineClock(clock))
         let names = (0..<8).map { "actor\($0)" }
         names.forEach(beats.register)
         await withTaskGroup(of: Void.self) { group in
@@ -43,6 +51,7 @@ import Testing
             }
         }
         #expect(beats.names == names.sorted())
-        #expect(beats.stale(olderThan: .seconds(60), now: .now).isEmpty)  // safety, not speed: the machine is shared
+        #expect(names.allSatisfy { beats.beatCount($0) == 2_000 })
+        #expect(beats.stale(olderThan: .zero, now: beats.clock.now).isEmpty, "no time passed on the test clock")
     }
 }

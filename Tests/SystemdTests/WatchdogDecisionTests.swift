@@ -1,3 +1,4 @@
+import Support
 import Testing
 @testable import Systemd
 
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func supervisorGridSkipsMissedSlots() {
-        let t0 = ContinuousClock.now
+        let t0 = PipelineClock.Instant(offset: .seconds(7))
         #expect(WatchdogSupervisor.advance(t0, by: .seconds(1), past: t0) == t0 + .seconds(1))
         #expect(WatchdogSupervisor.advance(t0, by: .seconds(1), past: t0 + .milliseconds(3500)) == t0 + .seconds(4))
     }

@@ -14,8 +14,8 @@ public struct HealthReport: Sendable, Equatable {
 
     public var isHealthy: Bool { hung.isEmpty }
 
-    public init(heartbeats: Heartbeats, staleAfter: Duration?, now: ContinuousClock.Instant = .now) {
-        let ages = heartbeats.ages(now: now)
+    public init(heartbeats: Heartbeats, staleAfter: Duration?) {
+        let ages = heartbeats.ages()
         self.ages = ages.mapValues(Self.seconds)
         self.staleAfter = staleAfter.map(Self.seconds)
         if let staleAfter {

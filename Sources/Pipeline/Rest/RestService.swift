@@ -63,15 +63,16 @@ final class RestService: Sendable {
 
     /// Serves until `shutdown`; a listener that fails is an actor error (the role cannot work without it).
     func run(until shutdown: ShutdownSignal, heartbeats: Heartbeats) async throws {
-        heartbeats.register(Self.actorName)
-        defer { heartbeats.unregister(Self.actorName) }
+        let liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
+        liveness.register()
+        defer { liveness.unregister() }
         while !shutdown.isTriggered {
-            heartbeats.beat(Self.actorName)
+            liveness.beat()
             if let error = failure.withLock({ $0 }) {
                 await stop()
                 throw error
             }
-            if await shutdown.sleep(for: .seconds(1)) { break }
+            if await liveness.sleep(for: liveness.tick, or: shutdown) { break }
         }
         await stop()
     }

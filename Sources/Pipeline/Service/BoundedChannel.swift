@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import Support
 import Synchronization
 
 /// The bounded hand-over between the topic consumer and the S3 sink, over swift-async-algorithms'
@@ -31,14 +32,15 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     /// True while the sink is behind (above the high watermark until it drained below the low one).
     public var isFull: Bool { !room.isSet }
 
-    /// Waits until the channel is no longer full, `timeout` passed or `shutdown` triggered, whichever comes first;
-    /// returns whether there is room. The sink's draining resumes the wait (no polling).
-    public func waitUntilNotFull(timeout: Duration, or shutdown: ShutdownSignal? = nil) async -> Bool {
+    /// Waits until the channel is no longer full, `timeout` (on `clock`) passed or `shutdown` triggered, whichever
+    /// comes first; returns whether there is room. The sink's draining resumes the wait (no polling).
+    public func waitUntilNotFull(timeout: Duration, or shutdown: ShutdownSignal? = nil,
+                                 clock: PipelineClock = .continuous) async -> Bool {
         guard isFull else { return true }
         let room = room
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await room.wait() }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(for: timeout) }
             if let shutdown { group.addTask { await shutdown.wait() } }
             await group.next()
             group.cancelAll()

@@ -20,10 +20,12 @@ public final class PipelineRuntime: Service {
     let environment: [String: String]
     let once: Bool
     let logger: Logger
-    let stats = PipelineStats()
-    let heartbeats = Heartbeats()
-    let shutdown = ShutdownSignal()
-    let hooks: TestHooks
+    /// The figures, heartbeats, logger, hooks and shutdown signal every actor shares.
+    let context: ActorContext
+    var stats: PipelineStats { context.stats }
+    var heartbeats: Heartbeats { context.heartbeats }
+    var shutdown: ShutdownSignal { context.shutdown }
+    private let stoppingSent = Atomic<Bool>(false)
     /// Called with a one-line summary once READY=1 was sent (tests and the demo print it).
     let onReady: @Sendable () -> Void
     /// `GET /` of the REST endpoint reports it.
@@ -38,7 +40,7 @@ public final class PipelineRuntime: Service {
         self.environment = environment
         self.once = once
         self.logger = logger
-        self.hooks = TestHooks(environment: environment)
+        self.context = ActorContext(logger: logger, hooks: TestHooks(environment: environment))
         self.onReady = onReady
     }
 
@@ -48,36 +50,30 @@ public final class PipelineRuntime: Service {
         try await withGracefulShutdownHandler {
             try await runPipeline()
         } onGracefulShutdown: {
-            SystemdNotifier.notify([.stopping, .status("draining: \(self.stats.statusLine(roles: self.roleNames))")])
+            self.notifyStopping()
             self.logger.notice("Shutdown requested; draining")
             self.shutdown.trigger()
         }
+    }
+
+    /// STOPPING=1 (once) as the drain begins, whatever began it: a signal, `--once` completion or a failed actor.
+    func notifyStopping() {
+        guard !stoppingSent.exchange(true, ordering: .relaxed) else { return }
+        SystemdNotifier.notify([.stopping, .status("draining: \(stats.statusLine(roles: roleNames))")])
     }
 
     private func runPipeline() async throws {
         SystemdNotifier.notify([.status("starting: checking dependencies")])
         let dependencies = try await StartupChecks(configuration: configuration, environment: environment,
                                                    logger: logger).run()
-        let epoch = AssignmentEpoch()
-        var consumer: KafkaConsumer?
+        var topicConsumer: TopicConsumer?
         if configuration.roles.contains(.sink) {
-            var consumerConfiguration = dependencies.kafka.consumerConfiguration(
-                groupID: configuration.kafka.groupID, topics: configuration.topics)
-            // Revocations travel to the sink through the channel, behind the records (see SinkRevocation).
-            consumerConfiguration.deferRevocations = true
-            let log = logger
-            let stats = stats
-            consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger) { event in
-                switch event {
-                case .assigned(let partitions):
-                    stats.recordRebalance(.assigned)
-                    log.info("Partitions assigned", metadata: ["partitions": "\(partitions.map(\.description))"])
-                case .revoked(let partitions):
-                    stats.recordRebalance(.revoked)
-                    epoch.advance()
-                    log.info("Partitions revoked", metadata: ["partitions": "\(partitions.map(\.description))"])
-                }
-            }
+            // The topic consumer owns the group member and its rebalance callback.
+            topicConsumer = try TopicConsumer(
+                configuration: dependencies.kafka.consumerConfiguration(
+                    groupID: configuration.kafka.groupID, topics: configuration.topics),
+                context: context.with(actor: "consumer"), onDataLoss: configuration.kafka.onDataLoss,
+                joinTimeout: configuration.kafka.joinTimeout)
         }
         let producer = dependencies.producer
         var rest: RestService?
@@ -109,14 +105,15 @@ public final class PipelineRuntime: Service {
             status: { [stats, roleNames, shutdown] in
                 (shutdown.isTriggered ? "draining: " : "running: ") + stats.statusLine(roles: roleNames)
             }, logger: logger)
-        let supervision = Task { await supervisor.run() }
-        let extender = Task { await self.extendTimeoutWhileDraining() }
+        // The supervisor and the timeout extender are child tasks: they end with the actors, never outlive them.
+        await withTaskGroup(of: Void.self) { services in
+        services.addTask { await supervisor.run() }
+        services.addTask { await self.extendTimeoutWhileDraining() }
         await withTaskGroup(of: Void.self) { group in
             if let producer, configuration.roles.contains(.produce), let database = dependencies.database {
                 let source = SourceProducer(configuration: configuration, kafka: dependencies.kafka,
                                             database: database, producer: producer,
-                                            stats: stats, heartbeats: heartbeats, shutdown: shutdown, hooks: hooks,
-                                            once: once, logger: logger.with(actor: "source"))
+                                            once: once, context: context.with(actor: "source"))
                 group.addTask {
                     defer { sourceDone.trigger() }
                     await self.guarded(errors) {
@@ -132,17 +129,19 @@ public final class PipelineRuntime: Service {
                     await self.guarded(errors) { try await rest.run(until: self.shutdown, heartbeats: self.heartbeats) }
                 }
             }
-            if let consumer, let s3 = dependencies.s3 {
-                let sink = makeSink(s3: s3, consumer: consumer, deadLetterProducer: dependencies.deadLetterProducer)
-                addSinkTasks(to: &group, sink: sink, consumer: consumer, epoch: epoch, sourceDone: sourceDone,
+            if let topicConsumer, let s3 = dependencies.s3 {
+                let sink = makeSink(s3: s3, consumer: topicConsumer.consumer,
+                                    deadLetterProducer: dependencies.deadLetterProducer)
+                addSinkTasks(to: &group, sink: sink, topicConsumer: topicConsumer, sourceDone: sourceDone,
                              errors: errors)
             }
         }
-        supervision.cancel()
-        extender.cancel()
+        services.cancelAll()
+        }
+        notifyStopping()  // the actors are done (`--once`, a failure): what follows is the drain
         let firstError = errors.first
-        if let consumer {
-            await consumer.close()
+        if let topicConsumer {
+            await topicConsumer.close()
             logger.info("Consumer closed (left the group)")
         }
         if let producer = dependencies.producer { await producer.shutdown(timeout: .seconds(60)) }
@@ -168,12 +167,8 @@ extension PipelineRuntime {
         }
     }
 
-    func addSinkTasks(to group: inout TaskGroup<Void>, sink: S3Sink, consumer: KafkaConsumer, epoch: AssignmentEpoch,
+    func addSinkTasks(to group: inout TaskGroup<Void>, sink: S3Sink, topicConsumer: TopicConsumer,
                       sourceDone: ShutdownSignal, errors: ActorErrors) {
-        let topicConsumer = TopicConsumer(consumer: consumer, epoch: epoch, stats: stats, heartbeats: heartbeats,
-                                          shutdown: shutdown, hooks: hooks, logger: logger.with(actor: "consumer"),
-                                          onDataLoss: configuration.kafka.onDataLoss,
-                                          joinTimeout: configuration.kafka.joinTimeout)
         let stopWhenCaughtUp: (@Sendable () -> Bool)? = once ? { @Sendable in sourceDone.isTriggered } : nil
         let (channel, elements) = BoundedChannel<SinkInput>.make(
             low: max(1, configuration.s3.channelCapacity / 2), high: configuration.s3.channelCapacity,
@@ -198,14 +193,15 @@ extension PipelineRuntime {
         }
         return S3Sink(
             settings: configuration.s3, objectStore: S3ObjectStore(client: s3, bucket: configuration.s3.bucket),
-            committer: KafkaOffsetCommitter(consumer: consumer), deadLetter: deadLetter, stats: stats,
-            heartbeats: heartbeats, hooks: hooks, logger: logger.with(actor: "sink"),
-            onFatal: { [shutdown] in shutdown.trigger() })
+            committer: KafkaOffsetCommitter(consumer: consumer), deadLetter: deadLetter,
+            context: context.with(actor: "sink"))
     }
 
     /// The drain may need longer than TimeoutStopSec: keep extending it while it makes progress.
     func extendTimeoutWhileDraining() async {
         await shutdown.wait()
+        if Task.isCancelled { return }
+        notifyStopping()
         var last = -1.0
         while !Task.isCancelled {
             let progress = stats.drainProgress
@@ -213,7 +209,7 @@ extension PipelineRuntime {
                 SystemdNotifier.notify([.extendTimeout(.seconds(30))])
                 last = progress
             }
-            try? await Task.sleep(for: .seconds(10))
+            do { try await heartbeats.clock.sleep(for: .seconds(10)) } catch { return }
         }
     }
 }

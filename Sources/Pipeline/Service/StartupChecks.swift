@@ -5,6 +5,7 @@ import Logging
 import PipelineConfig
 import Postgres
 import S3
+import Support
 import Systemd
 
 /// Checks every dependency of the configured roles before READY=1, and opens the clients the actors use.
@@ -139,16 +140,21 @@ struct StartupChecks {
         let credentials = try DatabaseCredentials.load(file: path, warnings: &warnings)
         for warning in warnings { logger.warning("\(warning)") }
         let parameters = PostgresConnectionParameters(source: configuration.source, credentials: credentials)
-        let policy = PostgresRetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
+        let policy = RetryPolicy(initialDelay: configuration.source.reconnect.initialDelay,
                                          maxDelay: configuration.source.reconnect.maxDelay,
                                          maxAttempts: configuration.source.reconnect.startupAttempts)
         let connection = try await PostgresConnection.connect(parameters, retry: policy, logger: logger)
-        defer { Task { await connection.close() } }
-        for table in configuration.source.tables {
-            let name = "\"" + table.table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            let probe = try await connection.query("SELECT * FROM \(name) LIMIT 0")
-            _ = try PostgresRowEncoder(columns: probe.columns, keyColumn: table.keyColumn)
+        do {
+            for table in configuration.source.tables {
+                let name = "\"" + table.table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let probe = try await connection.query("SELECT * FROM \(name) LIMIT 0")
+                _ = try PostgresRowEncoder(columns: probe.columns, keyColumn: table.keyColumn)
+            }
+        } catch {
+            await connection.close()
+            throw error
         }
+        await connection.close()
         logger.info("PostgreSQL tables present", metadata: [
             "pg.server": "\(credentials.host):\(credentials.port)/\(credentials.database)",
             "pg.tables": "\(configuration.source.tables.map(\.table))",
@@ -165,7 +171,7 @@ struct StartupChecks {
             configuration: S3Configuration(
                 region: settings.region, endpoint: settings.endpoint, pathStyle: settings.pathStyle,
                 multipartThreshold: settings.multipartThreshold, partSize: settings.partSize,
-                retry: S3RetryPolicy(maxAttempts: settings.requestAttempts),
+                retry: RetryPolicy.s3Requests.with(maxAttempts: settings.requestAttempts),
                 checksum: settings.checksum == .md5 ? .md5 : .crc32c),
             credentials: credentials, logger: logger.with(actor: "s3"))
         do {

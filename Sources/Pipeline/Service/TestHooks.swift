@@ -30,8 +30,6 @@ public struct TestHooks: Sendable {
     /// Blocks the calling actor forever once its hang time came (never returns when hanging).
     func hangIfRequested(actor: String, startedAt: ContinuousClock.Instant) async {
         guard hangActor == actor, ContinuousClock.now - startedAt >= hangAfter else { return }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(3600))
-        }
+        await AsyncCondition().wait()  // never set: returns only when the task is cancelled
     }
 }

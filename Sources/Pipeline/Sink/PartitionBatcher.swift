@@ -1,3 +1,4 @@
+import Support
 import NIOCore
 import PipelineConfig
 
@@ -48,7 +49,7 @@ struct PartitionBatcher: Sendable {
         var deadLetters: [DeadLetter] = []
         var deadLetterBytes = 0
         var body = ByteBuffer()
-        var openedAt: ContinuousClock.Instant
+        var openedAt: PipelineClock.Instant
         var timePath: String?
         var coversFrom: Int64?
     }
@@ -99,7 +100,7 @@ struct PartitionBatcher: Sendable {
 
     /// Appends one record value (valid JSON, without a newline).
     mutating func append(offset: Int64, value: UnsafeRawBufferPointer, timePath: String? = nil,
-                         now: ContinuousClock.Instant) -> [Action] {
+                         now: PipelineClock.Instant) -> [Action] {
         guard isNew(offset) else { return [] }
         var actions: [Action] = []
         // Reads through `open?` rather than binding a copy: the body must stay uniquely referenced.
@@ -127,12 +128,12 @@ struct PartitionBatcher: Sendable {
         return actions
     }
 
-    mutating func append(offset: Int64, value: [UInt8], timePath: String? = nil, now: ContinuousClock.Instant) -> [Action] {
+    mutating func append(offset: Int64, value: [UInt8], timePath: String? = nil, now: PipelineClock.Instant) -> [Action] {
         value.withUnsafeBytes { append(offset: offset, value: $0, timePath: timePath, now: now) }
     }
 
     /// A record that is not valid JSON: the batch covers its offset and carries it to the dead-letter location.
-    mutating func deadLetter(_ letter: DeadLetter, now: ContinuousClock.Instant) -> [Action] {
+    mutating func deadLetter(_ letter: DeadLetter, now: PipelineClock.Instant) -> [Action] {
         guard isNew(letter.offset) else { return [] }
         if open == nil {
             open = OpenBatch(startOffset: letter.offset, lastOffset: letter.offset, openedAt: now, timePath: nil)
@@ -146,7 +147,7 @@ struct PartitionBatcher: Sendable {
     }
 
     /// Seals the open batch when it is older than `maxAge`.
-    mutating func tick(now: ContinuousClock.Instant) -> [Action] {
+    mutating func tick(now: PipelineClock.Instant) -> [Action] {
         guard let current = open, now - current.openedAt >= limits.maxAge else { return [] }
         return seal(.age)
     }

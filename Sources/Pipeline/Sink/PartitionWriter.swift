@@ -1,3 +1,4 @@
+import Support
 import Kafka
 import Logging
 import PipelineConfig
@@ -19,7 +20,8 @@ final class PartitionWriter: Sendable {
         /// Bumped at every upload completion, so waiters re-check their condition.
         var changes = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
-        var uploader: Task<Void, Never>?
+        /// An upload chain is running (a child task of the sink, see `SinkUploads`).
+        var uploading = false
     }
 
     init(partition: KafkaTopicPartition, context: SinkContext) {
@@ -32,7 +34,7 @@ final class PartitionWriter: Sendable {
     /// in `deadLetters` are not valid JSON: the batch carries them to the dead-letter location, and their offsets
     /// stay inside its range. `timePaths` (extension) holds each record's path segment, in range order.
     func append(_ batch: KafkaRecordBatch, _ range: Range<Int>, deadLetters: [Int: DeadLetter], timePaths: [String]?,
-                now: ContinuousClock.Instant) {
+                now: PipelineClock.Instant) {
         let repeatedBefore = state.withLock { $0.batcher.repeatedOffsets }
         defer {
             let repeated = state.withLock { $0.batcher.repeatedOffsets } - repeatedBefore
@@ -58,7 +60,7 @@ final class PartitionWriter: Sendable {
     }
 
     /// Seals the open batch when it is too old (called by the sink's timer).
-    func tick(now: ContinuousClock.Instant) {
+    func tick(now: PipelineClock.Instant) {
         perform(mutate { $0.tick(now: now) })
     }
 
@@ -88,21 +90,22 @@ final class PartitionWriter: Sendable {
         }
     }
 
-    /// The partition was taken away: drop what is not uploaded yet and wait for an upload in progress to settle
-    /// (it may still commit, which the group allows before the revocation completes).
-    func revoke() -> Task<Void, Never>? {
-        let (uploader, waiters, open, sealed) = state.withLock { state in
+    /// The partition was taken away: drop what is not uploaded yet. Returns, when an upload is in progress, a
+    /// wait for it to settle (it may still commit, which the group allows before the revocation completes).
+    func revoke() -> (@Sendable () async -> Void)? {
+        let (uploading, waiters, open, sealed) = state.withLock { state in
             state.revoked = true
             let waiters = state.waiters
             state.waiters = []
             let open = state.batcher.openBytes
             let sealed = state.batcher.sealedBytes
             _ = state.batcher.abandon()
-            return (state.uploader, waiters, open, sealed)
+            return (state.uploading, waiters, open, sealed)
         }
         context.budget.adjust(open: -open, sealed: -sealed)
         waiters.forEach { $0.resume() }
-        return uploader
+        guard uploading else { return nil }
+        return { await self.waitUntil { !$0.uploading } }
     }
 
     var isRevoked: Bool { state.withLock { $0.revoked } }
@@ -122,8 +125,10 @@ final class PartitionWriter: Sendable {
 
     private func perform(_ actions: [PartitionBatcher.Action]) {
         for case .upload(let batch) in actions {
-            state.withLock { state in
-                state.uploader = Task { await self.uploadChain(first: batch) }
+            state.withLock { $0.uploading = true }
+            if !context.uploadChains.start({ await self.uploadChain(first: batch) }) {
+                // The sink has finished: nothing will upload this batch (its records are re-read from the commit).
+                notifyWaiters(uploadEnded: true)
             }
         }
     }
@@ -139,11 +144,12 @@ final class PartitionWriter: Sendable {
             notifyWaiters()
             for case .upload(let following) in actions { next = following }
         }
-        notifyWaiters()
+        notifyWaiters(uploadEnded: true)
     }
 
-    private func notifyWaiters() {
+    private func notifyWaiters(uploadEnded: Bool = false) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if uploadEnded { state.uploading = false }
             state.changes += 1
             let waiters = state.waiters
             state.waiters = []

@@ -57,12 +57,14 @@ public final class S3Sink: Sendable {
     private let memoryWait = Mutex<Duration>(.zero)
     static let actorName = "sink"
 
+    /// A fatal error (403, a missing bucket, …) triggers `context.shutdown`: the pipeline drains and exits non-zero.
     public init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
-                deadLetter: any DeadLetterWriter, stats: PipelineStats, heartbeats: Heartbeats, hooks: TestHooks,
-                logger: Logger, onFatal: @escaping @Sendable () -> Void) {
+                deadLetter: any DeadLetterWriter, context: ActorContext) {
+        let shutdown = context.shutdown
         self.context = SinkContext(settings: settings, objectStore: objectStore, committer: committer,
-                                   deadLetter: deadLetter, stats: stats, logger: logger, hooks: hooks, onFatal: onFatal)
-        self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
+                                   deadLetter: deadLetter, stats: context.stats, logger: context.logger,
+                                   hooks: context.hooks, clock: context.clock, onFatal: { shutdown.trigger() })
+        self.liveness = ActorLiveness(heartbeats: context.heartbeats, name: Self.actorName)
         self.timePath = settings.timePartitioning.flatMap(TimePathFormatter.init(pattern:))
     }
 
@@ -92,9 +94,12 @@ public final class S3Sink: Sendable {
         defer { liveness.unregister() }
         let started = ContinuousClock.now
         let records = chain(input.map { Turn.input($0) }, [Turn.end].async)
-        let ticks = AsyncTimerSequence(interval: tickInterval, clock: ContinuousClock()).map { _ in Turn.tick }
-        // Child tasks settle revocations (waiting for uploads in progress) while the loop goes on turning.
+        let ticks = AsyncTimerSequence(interval: tickInterval, clock: liveness.clock).map { _ in Turn.tick }
+        // Child tasks run the upload chains and settle revocations (waiting for uploads in progress) while the
+        // loop goes on turning; the last drain happens inside the group, so no upload outlives the sink.
         try await withThrowingDiscardingTaskGroup { revocations in
+            revocations.addTask { await self.context.uploadChains.run() }
+            defer { context.uploadChains.finish() }
             turns: for try await turn in merge(records, ticks) {
                 liveness.beat()
                 await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
@@ -107,14 +112,14 @@ public final class S3Sink: Sendable {
                         revocations.addTask { await self.settle(revocation, after: uploads) }
                     }
                 case .tick:
-                    let now = ContinuousClock.now
+                    let now = liveness.clock.now
                     for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
                 case .end:
                     break turns
                 }
             }
+            await drainAll()
         }
-        await drainAll()
         context.logger.info("Sink finished", metadata: [
             "memory.peak_bytes": "\(context.budget.peak)", "memory.limit_bytes": "\(context.budget.limit)",
             "memory.wait_seconds": "\(memoryWait.withLock { $0 })",
@@ -124,7 +129,7 @@ public final class S3Sink: Sendable {
 
     private func handle(_ input: SinkInput) async throws {
         let stale = revokedAt.withLock { $0 }
-        let now = ContinuousClock.now
+        let now = liveness.clock.now
         let batch = input.records
         let records = batch.records
         var start = 0
@@ -218,7 +223,7 @@ public final class S3Sink: Sendable {
                 let largest = writers.withLock { $0.values.max { $0.openBytes < $1.openBytes } }
                 largest?.sealForMemory()
             }
-            await budget.waitForRelease(after: seen, timeout: .seconds(1))
+            await budget.waitForRelease(after: seen, timeout: .seconds(1), clock: context.clock)
             liveness.beat()
         }
     }
@@ -235,7 +240,7 @@ public final class S3Sink: Sendable {
     /// The group takes `partitions` away (the revocation came after every record of them): records of an
     /// older epoch are stale from now on, unstored batches are abandoned (the next owner re-reads them from the
     /// committed offset). Returns the uploads still in progress, which may finish and commit.
-    private func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64) -> [Task<Void, Never>] {
+    private func revoke(_ partitions: [KafkaTopicPartition], epoch: UInt64) -> [@Sendable () async -> Void] {
         revokedAt.withLock { revoked in
             for partition in partitions { revoked[partition] = epoch }
         }
@@ -245,15 +250,15 @@ public final class S3Sink: Sendable {
 
     /// Settles a revocation once its uploads in progress are over, or after `revocationTimeout` (logged: the
     /// upload may still land after the next owner started).
-    private func settle(_ revocation: SinkRevocation, after uploads: [Task<Void, Never>]) async {
+    private func settle(_ revocation: SinkRevocation, after uploads: [@Sendable () async -> Void]) async {
         let timeout = context.settings.revocationTimeout
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                for upload in uploads { await upload.value }
+                for upload in uploads { await upload() }
                 return true
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
+            group.addTask { [clock = context.clock] in
+                try? await clock.sleep(for: timeout)
                 return false
             }
             let first = await group.next() ?? false

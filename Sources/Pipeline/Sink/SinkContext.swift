@@ -15,6 +15,10 @@ final class SinkContext: Sendable {
     let stats: PipelineStats
     let logger: Logger
     let hooks: TestHooks
+    /// The clock of the retry waits (the heartbeats' clock, so a test drives them with a test clock).
+    let clock: PipelineClock
+    /// Where the upload chains run: child tasks of the sink's `run`.
+    let uploadChains = SinkUploads()
     /// What the batches of every partition hold, against `settings.memoryLimit`.
     let budget: SinkMemoryBudget
     private let fatal = Mutex<(any Error)?>(nil)
@@ -23,7 +27,8 @@ final class SinkContext: Sendable {
 
     init(settings: S3SinkSettings, objectStore: any SinkObjectStore, committer: any SinkOffsetCommitter,
          deadLetter: any DeadLetterWriter, stats: PipelineStats, logger: Logger, hooks: TestHooks,
-         onFatal: @escaping @Sendable () -> Void) {
+         clock: PipelineClock = .continuous, onFatal: @escaping @Sendable () -> Void) {
+        self.clock = clock
         self.settings = settings
         self.objectStore = objectStore
         self.committer = committer
@@ -77,6 +82,7 @@ final class SinkContext: Sendable {
     /// before the first record there were aborted transactions or markers).
     func coverage(of batch: SealedBatch, partition: KafkaTopicPartition) async -> Int64? {
         if let known = batch.coversFrom { return known }
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .milliseconds(800))
         for attempt in 0..<3 {
             do {
                 guard let committed = try await committer.committed(partition) else {
@@ -86,7 +92,7 @@ final class SinkContext: Sendable {
                 return committed <= batch.startOffset ? committed : nil
             } catch {
                 logger.debug("Cannot read the committed offset of \(partition) (attempt \(attempt + 1)): \(error)")
-                try? await Task.sleep(for: .milliseconds(200 << attempt))
+                try? await clock.sleep(for: backoff.next())
             }
         }
         return nil
@@ -150,7 +156,7 @@ final class SinkContext: Sendable {
                 stats.recordRetry(cause: "offset_commit")
                 logger.warning("Offset commit failed; retrying in \(wait)", metadata: metadata.merging(
                     [LogKey.error: "\(error)"]) { $1 })
-                try? await Task.sleep(for: wait)
+                try? await clock.sleep(for: wait)
                 if Task.isCancelled { return false }
             }
         }
@@ -190,7 +196,7 @@ final class SinkContext: Sendable {
                 stats.recordError("\(error)")
                 logger.warning("\(what) failed; retrying in \(wait)", metadata: metadata.merging(
                     [LogKey.error: "\(error)"]) { $1 })
-                try? await Task.sleep(for: wait)
+                try? await clock.sleep(for: wait)
                 if Task.isCancelled { return false }
             }
         }

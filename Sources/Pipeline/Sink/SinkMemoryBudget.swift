@@ -1,3 +1,4 @@
+import Support
 import Synchronization
 
 /// The bytes the sink's batches hold (open, queued and in flight), against a limit.
@@ -58,7 +59,7 @@ final class SinkMemoryBudget: Sendable {
 
     /// Suspends until a release after `seen`, or at most `timeout` (so the caller can keep beating its heartbeat
     /// through a long S3 outage).
-    func waitForRelease(after seen: Int, timeout: Duration) async {
+    func waitForRelease(after seen: Int, timeout: Duration, clock: PipelineClock = .continuous) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
@@ -72,7 +73,7 @@ final class SinkMemoryBudget: Sendable {
             }
             group.addTask {
                 do {
-                    try await Task.sleep(for: timeout)
+                    try await clock.sleep(for: timeout)
                     self.wakeAll()
                 } catch {}  // cancelled: a release came first
             }

@@ -10,12 +10,14 @@ import Systemd
 /// through a bounded channel. While the channel is full it pauses its partitions and keeps polling, so the
 /// group never thinks it died; it resumes them once the sink caught up.
 public final class TopicConsumer: Sendable {
-    let consumer: KafkaConsumer
-    let stats: PipelineStats
-    let heartbeats: Heartbeats
-    let shutdown: ShutdownSignal
-    let hooks: TestHooks
-    let logger: Logger
+    /// The group member this actor owns: created here with its rebalance callback, closed by ``close()``.
+    public let consumer: KafkaConsumer
+    let context: ActorContext
+    var stats: PipelineStats { context.stats }
+    var heartbeats: Heartbeats { context.heartbeats }
+    var shutdown: ShutdownSignal { context.shutdown }
+    var hooks: TestHooks { context.hooks }
+    var logger: Logger { context.logger }
     /// Bumped by the rebalance callback; records carry the epoch they were polled in.
     let epoch: AssignmentEpoch
     /// How long the consumer stops polling for a full channel before it pauses its partitions instead.
@@ -29,19 +31,38 @@ public final class TopicConsumer: Sendable {
     private let handledResets = Mutex<[KafkaTopicPartition: Int64]>([:])
     static let actorName = "consumer"
 
-    public init(consumer: KafkaConsumer, epoch: AssignmentEpoch, stats: PipelineStats, heartbeats: Heartbeats,
-                shutdown: ShutdownSignal, hooks: TestHooks, logger: Logger, pauseAfter: Duration = .seconds(1),
-                onDataLoss: DataLossPolicy = .stop, joinTimeout: Duration = .seconds(60)) {
+    /// Joins the group (`configuration.topics`) with a consumer whose rebalance callback counts the rebalances,
+    /// logs them and advances the assignment epoch on each revocation; revocations travel to the sink through the
+    /// channel (`deferRevocations` is set here). `onRebalance` is told too (tests observe the group with it).
+    public init(configuration: KafkaConsumerConfiguration, context: ActorContext, pauseAfter: Duration = .seconds(1),
+                onDataLoss: DataLossPolicy = .stop, joinTimeout: Duration = .seconds(60),
+                onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil) throws(KafkaError) {
+        var configuration = configuration
+        configuration.deferRevocations = true
+        let epoch = AssignmentEpoch()
+        let (stats, log) = (context.stats, context.logger)
+        self.consumer = try KafkaConsumer(configuration: configuration, logger: context.logger) { event in
+            switch event {
+            case .assigned(let partitions):
+                stats.recordRebalance(.assigned)
+                log.info("Partitions assigned", metadata: ["partitions": "\(partitions.map(\.description))"])
+            case .revoked(let partitions):
+                stats.recordRebalance(.revoked)
+                epoch.advance()
+                log.info("Partitions revoked", metadata: ["partitions": "\(partitions.map(\.description))"])
+            }
+            onRebalance?(event)
+        }
+        self.epoch = epoch
+        self.context = context
         self.pauseAfter = pauseAfter
         self.joinTimeout = joinTimeout
         self.onDataLoss = onDataLoss
-        self.consumer = consumer
-        self.epoch = epoch
-        self.stats = stats
-        self.heartbeats = heartbeats
-        self.shutdown = shutdown
-        self.hooks = hooks
-        self.logger = logger
+    }
+
+    /// Leaves the group and destroys the consumer (after the sink stored and committed what it had).
+    public func close() async {
+        await consumer.close()
     }
 
     /// Polls until shutdown (or, with `stopWhenCaughtUp`, until every assigned partition has no lag), sending
@@ -74,7 +95,7 @@ public final class TopicConsumer: Sendable {
                 // queue is full and keeps what it prefetched (pausing would throw that away). Only when the sink
                 // stays behind longer (an S3 outage) pause the partitions and poll, so that the group keeps
                 // hearing from us and rebalances are served.
-                let room = await channel.waitUntilNotFull(timeout: pauseAfter, or: shutdown)
+                let room = await channel.waitUntilNotFull(timeout: pauseAfter, or: shutdown, clock: heartbeats.clock)
                 if !room,
                    !shutdown.isTriggered {
                     paused = pauseAll()
@@ -93,7 +114,8 @@ public final class TopicConsumer: Sendable {
                 }
                 try await handleOffsetResets(into: channel)
                 forwardRevocations(into: channel, pending: &revocations, handedOver: &handedOver, paused: &paused)
-                _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), or: shutdown)
+                _ = await channel.waitUntilNotFull(timeout: .milliseconds(500), or: shutdown,
+                                                  clock: heartbeats.clock)
                 continue
             }
             if !paused.isEmpty {
@@ -279,7 +301,7 @@ public final class TopicConsumer: Sendable {
                 guard (error as? KafkaError)?.isRetriable == true, !shutdown.isTriggered else { throw error }
                 logger.warning("Cannot ask the broker about an out-of-range position yet: \(error)")
                 heartbeats.beat(Self.actorName)
-                try await Task.sleep(for: backoff.next())
+                try await heartbeats.clock.sleep(for: backoff.next())
                 heartbeats.beat(Self.actorName)
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 import Synchronization
 
 /// Saves the checkpoint on a thread of its own each time it moved: after every batch of acknowledgements
@@ -10,18 +11,19 @@ import Synchronization
 ///   which is why it runs here and not on the cooperative pool.
 final class CheckpointWriter: Sendable {
     private struct State {
-        var dirty = false
+        /// A save is queued and has not read the keys yet: later marks ride along with it.
+        var queued = false
         var stopped = false
         var saves = 0
+        var last: [String: Int64]?
     }
 
     private let store: CheckpointStore
     private let snapshot: @Sendable () -> [String: Int64]
     private let onError: @Sendable (any Error) -> Void
     private let onSaved: @Sendable ([String]) -> Void
-    private let state = Mutex(State())
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let state: Mutex<State>
+    private let thread = BlockingExecutor(name: "checkpoint")
 
     /// `snapshot` returns the keys to save (called on the writer's thread).
     /// `onSaved` gets the tables of each saved file (for the checkpoint-age metric).
@@ -31,9 +33,7 @@ final class CheckpointWriter: Sendable {
         self.snapshot = snapshot
         self.onError = onError
         self.onSaved = onSaved
-        let thread = Thread { [self] in loop() }
-        thread.name = "pinpipe-checkpoint"
-        thread.start()
+        self.state = Mutex(State(last: try? store.load()))
     }
 
     /// Number of files written so far.
@@ -41,12 +41,12 @@ final class CheckpointWriter: Sendable {
 
     /// The keys moved: save them soon. Cheap and callable from any thread (e.g. a delivery callback).
     func markDirty() {
-        let signal = state.withLock { state -> Bool in
-            guard !state.dirty, !state.stopped else { return false }
-            state.dirty = true
+        let submit = state.withLock { state -> Bool in
+            guard !state.queued, !state.stopped else { return false }
+            state.queued = true
             return true
         }
-        if signal { wakeup.signal() }
+        if submit { thread.submit { [self] in save() } }
     }
 
     /// Saves the last keys, then ends the thread. Idempotent.
@@ -55,38 +55,27 @@ final class CheckpointWriter: Sendable {
             defer { state.stopped = true }
             return !state.stopped
         }
-        if first { wakeup.signal() }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [finished] in
-                finished.wait()
-                finished.signal()
-                continuation.resume()
-            }
-        }
+        if first { thread.submit { [self] in save() } }
+        await thread.shutdownAndWait()
     }
 
-    private func loop() {
-        var last: [String: Int64]?
-        if let existing = try? store.load() { last = existing }
-        while true {
-            wakeup.wait()
-            let stopping = state.withLock { state -> Bool in
-                state.dirty = false
-                return state.stopped
-            }
-            let keys = snapshot()
-            if keys != last, !keys.isEmpty {
-                do {
-                    try store.save(keys)
-                    last = keys
-                    state.withLock { $0.saves += 1 }
-                    onSaved(Array(keys.keys))
-                } catch {
-                    onError(error)
-                }
-            }
-            if stopping { break }
+    /// On the writer's thread: the newest keys, saved when they changed.
+    private func save() {
+        let last = state.withLock { state -> [String: Int64]? in
+            state.queued = false
+            return state.last
         }
-        finished.signal()
+        let keys = snapshot()
+        guard keys != last, !keys.isEmpty else { return }
+        do {
+            try store.save(keys)
+            state.withLock {
+                $0.last = keys
+                $0.saves += 1
+            }
+            onSaved(Array(keys.keys))
+        } catch {
+            onError(error)
+        }
     }
 }

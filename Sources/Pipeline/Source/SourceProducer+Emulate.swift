@@ -35,6 +35,21 @@ extension SourceProducer {
 
     private func emulateEvents(started: ContinuousClock.Instant, transactions: TransactionCoordinator?,
                                resume: [String: SourcePosition]?) async throws {
+        // The connection is closed here, whatever way the emulation ends, before this returns.
+        var connection: PostgresConnection? = try await connect(first: true)
+        do {
+            try await emulateEvents(started: started, transactions: transactions, resume: resume, over: &connection)
+        } catch {
+            await connection?.close()
+            throw error
+        }
+        await connection?.close()
+    }
+
+    private func emulateEvents(started: ContinuousClock.Instant, transactions: TransactionCoordinator?,
+                               resume: [String: SourcePosition]?, over connection: inout PostgresConnection?)
+        async throws
+    {
         let settings = source.emulate
         let start = resumePoint(resume)
         let seed = start.seed
@@ -43,13 +58,11 @@ extension SourceProducer {
         for _ in 0..<events { _ = random.nextEvent(maxKey: settings.maxKey) }
         var generation = transactions?.generation ?? 0
         var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
-        var connection: PostgresConnection? = try await connect(first: true)
         var encoders: [String: PostgresRowEncoder] = [:]
         var pending: (sleepSeconds: Int, offset: Int)?
         logger.info("Emulating the original user posting loop", metadata: [
             "seed": "\(seed)", "limit": "\(settings.limit.map(String.init) ?? "none")", "resumed_after_events": "\(events)",
         ])
-        defer { if let connection { Task { await connection.close() } } }
         while !shutdown.isTriggered {
             if let limit = settings.limit, events >= limit { break }
             liveness.beat()
@@ -108,6 +121,7 @@ extension SourceProducer {
                 events += 1
                 if backoff.attempt > 0 { stats.setOutage(nil); stats.recordDatabaseReconnect(); backoff.reset() }
             } catch let error as PostgresError where error.isRetriable {
+                await connection?.close()
                 connection = nil
                 let wait = backoff.next()
                 stats.setOutage("PostgreSQL: \(error)")

@@ -13,31 +13,28 @@ public final class SourceProducer: Sendable {
     let database: PostgresConnectionParameters
     let producer: KafkaProducer
     let checkpoints: CheckpointStore
-    let stats: PipelineStats
+    let context: ActorContext
     let liveness: ActorLiveness
-    let shutdown: ShutdownSignal
-    let hooks: TestHooks
-    let logger: Logger
     let once: Bool
+    var stats: PipelineStats { context.stats }
+    var shutdown: ShutdownSignal { context.shutdown }
+    var hooks: TestHooks { context.hooks }
+    var logger: Logger { context.logger }
     /// How its own Kafka readers connect (the offsets topic).
     let kafkaAccess: KafkaAccess
     static let actorName = "source"
 
     public init(configuration: PinpipeConfiguration, kafka: KafkaAccess? = nil, database: PostgresConnectionParameters,
-                producer: KafkaProducer, stats: PipelineStats, heartbeats: Heartbeats, shutdown: ShutdownSignal,
-                hooks: TestHooks, once: Bool, logger: Logger) {
+                producer: KafkaProducer, once: Bool, context: ActorContext) {
         self.configuration = configuration
         self.kafkaAccess = kafka ?? KafkaAccess(plain: configuration.kafka)
         self.database = database
         self.producer = producer
         self.checkpoints = CheckpointStore(stateDirectory: configuration.stateDirectory,
                                            topicPrefix: configuration.kafka.topicPrefix)
-        self.stats = stats
-        self.liveness = ActorLiveness(heartbeats: heartbeats, name: Self.actorName)
-        self.shutdown = shutdown
-        self.hooks = hooks
+        self.context = context
+        self.liveness = ActorLiveness(heartbeats: context.heartbeats, name: Self.actorName)
         self.once = once || configuration.source.exitWhenDone
-        self.logger = logger
     }
 
     var source: SourceConfiguration { configuration.source }
@@ -130,6 +127,22 @@ public final class SourceProducer: Sendable {
     /// moved the table's checkpoint.
     func streamTable(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant,
                      checkpoint: CheckpointWriter? = nil, transactions: TransactionCoordinator? = nil) async throws {
+        // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.
+        // Closed here, whatever way the reading ends, before this returns.
+        var open: PostgresConnection?
+        do {
+            try await streamRows(table, progress: progress, started: started, checkpoint: checkpoint,
+                                 transactions: transactions, over: &open)
+        } catch {
+            await open?.close()
+            throw error
+        }
+        await open?.close()
+    }
+
+    private func streamRows(_ table: TableSource, progress: TableProgress, started: ContinuousClock.Instant,
+                            checkpoint: CheckpointWriter?, transactions: TransactionCoordinator?,
+                            over open: inout PostgresConnection?) async throws {
         let topic = configuration.kafka.topic(for: table)
         var metadata: Logger.Metadata = [LogKey.table: "\(table.table)", LogKey.topic: "\(topic)"]
         var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
@@ -137,9 +150,6 @@ public final class SourceProducer: Sendable {
         var reportedFallback = false
         // Exactly-once: the generation this reader's rows belong to; an abort rewinds it to the committed key.
         var generation = transactions?.generation ?? 0
-        // One connection per table for as long as it works: follow mode polls over it instead of reconnecting.
-        var open: PostgresConnection?
-        defer { if let open { Task { await open.close() } } }
         while !shutdown.isTriggered {
             do {
                 // The start-up checks already proved the database reachable: from here on an outage is retried
@@ -278,7 +288,7 @@ public final class SourceProducer: Sendable {
 
     /// Connects; at start-up a bounded number of attempts (a wrong host fails fast), later forever.
     func connect(first: Bool) async throws -> PostgresConnection {
-        let policy = PostgresRetryPolicy(initialDelay: source.reconnect.initialDelay, maxDelay: source.reconnect.maxDelay,
+        let policy = RetryPolicy(initialDelay: source.reconnect.initialDelay, maxDelay: source.reconnect.maxDelay,
                                          maxAttempts: first ? source.reconnect.startupAttempts : 1)
         return try await PostgresConnection.connect(database, retry: policy, logger: logger)
     }

@@ -269,7 +269,7 @@ final class TransactionCoordinator: Sendable {
     /// Returns after `duration`, or earlier when `wake` is set.
     private func sleepOrWake(_ duration: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { [clock = liveness.clock] in try? await clock.sleep(for: duration) }
             group.addTask { await self.wake.wait() }
             await group.next()
             group.cancelAll()

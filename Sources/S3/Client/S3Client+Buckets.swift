@@ -1,4 +1,5 @@
 import NIOCore
+import Support
 
 extension S3Client {
     /// Succeeds when the bucket exists and the credentials may use it; throws `noSuchBucket` or

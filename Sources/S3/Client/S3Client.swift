@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Support
 
 /// An S3 client over AsyncHTTPClient: SigV4-signed requests, retries with backoff for retriable failures,
 /// multipart uploads for large bodies.
@@ -25,6 +26,8 @@ public final class S3Client: Sendable {
         var corruptChecksum = false
         /// Replaces the random draw of the retry jitter.
         var jitter: (@Sendable () -> Double)?
+        /// The clock of the retry waits (a test clock in tests).
+        var clock: PipelineClock = .continuous
     }
 
     /// - Parameter httpClient: a shared client; when nil the S3 client creates one and shuts it down in
@@ -79,7 +82,7 @@ public final class S3Client: Sendable {
     // MARK: Request execution
 
     /// Runs a request, retrying per the configured policy; logs each retry at warning.
-    func perform(_ request: S3Request, retry: S3RetryPolicy? = nil) async throws(S3Error) -> S3Response {
+    func perform(_ request: S3Request, retry: RetryPolicy? = nil) async throws(S3Error) -> S3Response {
         let policy = retry ?? configuration.retry
         var attempt = 1
         while true {
@@ -99,7 +102,7 @@ public final class S3Client: Sendable {
                             "s3.retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
                         ])
                     do {
-                        try await Task.sleep(for: delay)
+                        try await testHooks.clock.sleep(for: delay)
                     } catch {
                         throw S3Error(
                             code: .cancelled, operation: request.operation, bucket: request.bucket, key: request.key,

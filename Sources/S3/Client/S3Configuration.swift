@@ -1,3 +1,5 @@
+import Support
+
 /// How to reach S3 (or an S3-compatible store) and how hard to try.
 public struct S3Configuration: Sendable {
     public var region: String
@@ -11,7 +13,7 @@ public struct S3Configuration: Sendable {
     public var multipartThreshold: Int
     /// The size of each part but the last (S3 requires at least 5 MiB).
     public var partSize: Int
-    public var retry: S3RetryPolicy
+    public var retry: RetryPolicy
     /// The deadline of one HTTP attempt (connect, send, receive).
     public var requestTimeout: Duration
     /// The integrity check of PutObject bodies (multipart parts always carry Content-MD5).
@@ -19,7 +21,7 @@ public struct S3Configuration: Sendable {
 
     public init(
         region: String = "us-east-1", endpoint: String? = nil, pathStyle: Bool = false,
-        multipartThreshold: Int = 64 << 20, partSize: Int = 16 << 20, retry: S3RetryPolicy = .init(),
+        multipartThreshold: Int = 64 << 20, partSize: Int = 16 << 20, retry: RetryPolicy = .s3Requests,
         requestTimeout: Duration = .seconds(60), checksum: PayloadChecksum = .crc32c
     ) {
         self.checksum = checksum

@@ -1,7 +1,9 @@
+import Clocks
 import Foundation
 @testable import Pipeline
 import Synchronization
 import Systemd
+import Support
 import Testing
 
 @Suite struct PipelineStatsTests {
@@ -111,10 +113,11 @@ final class CallCounter: Sendable {
 
 @Suite struct HealthReportTests {
     @Test func aStaleHeartbeatIsNamedAndFailsTheCheckAsTheWatchdogWould() async throws {
-        let heartbeats = Heartbeats()
+        let clock = TestClock()
+        let heartbeats = Heartbeats(clock: PipelineClock(clock))
         heartbeats.register("source")
         heartbeats.register("sink")
-        try await Task.sleep(for: .milliseconds(300))
+        await clock.advance(by: .milliseconds(300))
         heartbeats.beat("source")
         let report = HealthReport(heartbeats: heartbeats, staleAfter: .milliseconds(200))
         #expect(report.hung == ["sink"])
@@ -122,7 +125,7 @@ final class CallCounter: Sendable {
         #expect(report.json.hasPrefix(#"{"status":"hung","hung":["sink"],"stale_after_seconds":0.2,"actors":{"#))
         // The watchdog's own decision on the same ages says the same.
         var decision = WatchdogDecision(staleAfter: .milliseconds(200))
-        #expect(decision.evaluate(ages: heartbeats.ages(now: .now)).hung == report.hung)
+        #expect(decision.evaluate(ages: heartbeats.ages()).hung == report.hung)
     }
 
     @Test func withoutAThresholdNothingIsHung() {

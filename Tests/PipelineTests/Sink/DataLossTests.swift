@@ -57,20 +57,18 @@ import Testing
                  store: MemoryStore, committer: MemoryCommitter, stats: PipelineStats) async throws
         -> (sinkError: (any Error)?, consumer: KafkaConsumer)
     {
-        let consumer = try KafkaConsumer(
+        let shutdown = ShutdownSignal()
+        let context = ActorContext(stats: stats, logger: Self.logger, shutdown: shutdown)
+        let topicConsumer = try TopicConsumer(
             configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group,
                                                       topics: [topic], properties: ["session.timeout.ms": "6000"]),
-            logger: Self.logger)
-        let shutdown = ShutdownSignal()
+            context: context, onDataLoss: policy)
+        let consumer = topicConsumer.consumer
         var settings = S3SinkSettings()
         settings.bucket = "b"
         settings.batch = BatchLimits(maxRecords: 1_000, maxBytes: 4 << 20, maxAge: .seconds(60))
         let sink = S3Sink(settings: settings, objectStore: store, committer: CommitThrough(consumer: consumer, log: committer),
-                          deadLetter: MemoryDeadLetters(), stats: stats, heartbeats: Heartbeats(), hooks: .none,
-                          logger: Self.logger, onFatal: { shutdown.trigger() })
-        let topicConsumer = TopicConsumer(consumer: consumer, epoch: AssignmentEpoch(), stats: stats,
-                                          heartbeats: Heartbeats(), shutdown: shutdown, hooks: .none, logger: Self.logger,
-                                          onDataLoss: policy)
+                          deadLetter: MemoryDeadLetters(), context: context)
         let (channel, elements) = BoundedChannel<SinkInput>.make(low: 2_000, high: 4_000) { $0.records.count }
         let done = ShutdownSignal()
         done.trigger()

@@ -103,28 +103,23 @@ import Testing
         init(name: String, cluster: KafkaMockCluster, topic: String, group: String, batch: Int, bucket: Bucket,
              commits: Commits) throws {
             self.name = name
-            var configuration = KafkaConsumerConfiguration(
+            let configuration = KafkaConsumerConfiguration(
                 bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [topic],
                 properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
-            configuration.deferRevocations = true
-            let epoch = AssignmentEpoch()
             let box = EventBox()
-            consumer = try KafkaConsumer(configuration: configuration, logger: SlowUploadRebalanceTests.logger) { event in
-                if case .revoked = event { epoch.advance() }
-                box.append(event)
-            }
+            // The topic consumer creates the member with its rebalance callback (revocations deferred into the
+            // channel); the test only observes the events.
+            let context = ActorContext(logger: SlowUploadRebalanceTests.logger, shutdown: shutdown)
+            let topicConsumer = try TopicConsumer(configuration: configuration, context: context,
+                                                  onRebalance: { box.append($0) })
+            consumer = topicConsumer.consumer
             self.box = box
             var settings = S3SinkSettings()
             settings.bucket = "b"
             settings.batch = BatchLimits(maxRecords: batch, maxBytes: 4 << 20, maxAge: .seconds(120))
-            let stats = PipelineStats()
-            let shutdown = self.shutdown
             let sink = S3Sink(settings: settings, objectStore: MemberStore(member: name, bucket: bucket),
                               committer: GroupCommitter(member: name, consumer: consumer, commits: commits),
-                              deadLetter: MemoryDeadLetters(), stats: stats, heartbeats: Heartbeats(), hooks: .none,
-                              logger: SlowUploadRebalanceTests.logger, onFatal: { shutdown.trigger() })
-            let topicConsumer = TopicConsumer(consumer: consumer, epoch: epoch, stats: stats, heartbeats: Heartbeats(),
-                                              shutdown: shutdown, hooks: .none, logger: SlowUploadRebalanceTests.logger)
+                              deadLetter: MemoryDeadLetters(), context: context)
             let (channel, elements) = BoundedChannel<SinkInput>.make(low: 2_000, high: 4_000) { $0.records.count }
             running.withLock {
                 $0 = Task {

@@ -29,8 +29,8 @@ import Testing
         settings.bucket = "b"
         settings.batch = BatchLimits(maxRecords: 1000, maxBytes: 1 << 20, maxAge: .seconds(60))
         return S3Sink(settings: settings, objectStore: store, committer: MemoryCommitter(store: store),
-                      deadLetter: MemoryDeadLetters(), stats: PipelineStats(), heartbeats: heartbeats, hooks: .none,
-                      logger: Logger(label: "test"), onFatal: {})
+                      deadLetter: MemoryDeadLetters(),
+                      context: ActorContext(heartbeats: heartbeats, logger: Logger(label: "test")))
     }
 
     /// Lost offsets: the sink's handler stores a loss record (in its own loop, retrying while S3 is away).
@@ -93,33 +93,6 @@ import Testing
         try await running.value
     }
 
-    @Test func aLongRetryWaitBeatsAndEndsOnShutdown() async throws {
-        let heartbeats = Heartbeats()
-        let liveness = ActorLiveness(heartbeats: heartbeats, name: "source", tick: .milliseconds(100))
-        liveness.register()
-        let shutdown = ShutdownSignal()
-        let waiting = Task { await liveness.sleep(for: .seconds(600), or: shutdown) }
-        #expect(try await eventually { heartbeats.beatCount("source") >= 5 }, "a backoff wait did not beat")
-        shutdown.trigger()
-        #expect(await waiting.value == true, "the wait ended without seeing the shutdown")
-    }
-
-    @Test func waitingOnADependencyBeatsUntilItAnswers() async throws {
-        let heartbeats = Heartbeats()
-        let liveness = ActorLiveness(heartbeats: heartbeats, name: "source", tick: .milliseconds(100))
-        liveness.register()
-        let answer = AsyncCondition()  // stands in for the broker's acknowledgement
-        let waiting = Task { await liveness.whileWaiting { () async -> Int in await answer.wait(); return 7 } }
-        #expect(try await eventually { heartbeats.beatCount("source") >= 5 }, "waiting for acknowledgements did not beat")
-        answer.set()
-        #expect(await waiting.value == 7)
-        // Once the wait is over, beats come only from the loop again: the ticker is gone.
-        try await Task.sleep(for: .milliseconds(300))
-        let after = heartbeats.beatCount("source")
-        try await Task.sleep(for: .seconds(1))
-        #expect(heartbeats.beatCount("source") == after, "the ticker kept beating after the wait ended")
-    }
-
     @Test func waitsAreContinuationsThatCancellationEnds() async throws {
         let condition = AsyncCondition()
         let waiter = Task { await condition.wait() }
@@ -127,10 +100,6 @@ import Testing
         waiter.cancel()
         await waiter.value  // returns although never set
         #expect(!condition.isSet)
-        let shutdown = ShutdownSignal()
-        let started = ContinuousClock.now
-        #expect(await shutdown.sleep(for: .milliseconds(200)) == false)
-        #expect(ContinuousClock.now - started >= .milliseconds(200))
     }
 
     @Test func aFullChannelWakesItsWaiterWhenTheSinkDrains() async throws {

@@ -81,8 +81,7 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         settings.batch = limits
         configure(&settings)
         return S3Sink(settings: settings, objectStore: store, committer: committer, deadLetter: dead,
-                      stats: PipelineStats(), heartbeats: Heartbeats(), hooks: .none, logger: Logger(label: "test"),
-                      onFatal: {})
+                      context: ActorContext(logger: Logger(label: "test")))
     }
 
     @Test func malformedRecordsGoToOneDeadLetterObjectPerBatchBeforeTheData() async throws {
@@ -237,11 +236,9 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
     }
 
     @Test func aBlockedPartitionDoesNotStallTheOthers() async throws {
-        let gate = BlockingSignal()
+        let gate = AsyncCondition()
         let store = MemoryStore { key in
-            if key.contains("partition=0/") {
-                while !gate.wait(timeout: .zero) { try? await Task.sleep(for: .milliseconds(5)) }
-            }
+            if key.contains("partition=0/") { await gate.wait() }
         }
         let committer = MemoryCommitter(store: store)
         let sink = makeSink(store, committer, MemoryDeadLetters(),
@@ -261,7 +258,7 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         }
         #expect(committer.committed.withLock { $0[partition1] } == 20)
         #expect(committer.committed.withLock { $0[KafkaTopicPartition(topic: "p.pin", partition: 0)] } == nil)
-        gate.signal()
+        gate.set()
         channel.finish()
         try await running.value
         #expect(committer.committed.withLock { $0[KafkaTopicPartition(topic: "p.pin", partition: 0)] } == 20)

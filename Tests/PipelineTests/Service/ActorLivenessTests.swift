@@ -1,0 +1,82 @@
+import Clocks
+import Support
+import Synchronization
+import Systemd
+import Testing
+
+@testable import Pipeline
+
+/// ActorLiveness' waits on a test clock: they beat once per tick of simulated time, end at their deadline, on
+/// shutdown or on cancellation, and leave no ticker behind.
+@Suite(.timeLimit(.minutes(2))) struct ActorLivenessTests {
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<3_000 {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
+    func make() -> (TestClock<Duration>, Heartbeats, ActorLiveness) {
+        let clock = TestClock()
+        let heartbeats = Heartbeats(clock: PipelineClock(clock))
+        let liveness = ActorLiveness(heartbeats: heartbeats, name: "source", tick: .seconds(1))
+        liveness.register()
+        return (clock, heartbeats, liveness)
+    }
+
+    @Test func aFiveMinuteBackoffBeatsEverySimulatedSecondAndEndsOnTime() async throws {
+        let (clock, heartbeats, liveness) = make()
+        let ended = Atomic<Bool>(false)
+        let waiting = Task {
+            defer { ended.store(true, ordering: .relaxed) }
+            return await liveness.sleep(for: .seconds(300), or: ShutdownSignal())
+        }
+        #expect(try await Self.eventually { heartbeats.beatCount("source") >= 1 })
+        for second in 1..<300 {
+            let before = heartbeats.beatCount("source")
+            await clock.advance(by: .seconds(1))
+            #expect(try await Self.eventually { heartbeats.beatCount("source") > before }, "no beat at \(second) s")
+            let endedEarly = ended.load(ordering: .relaxed)
+            #expect(!endedEarly, "ended early, at \(second) s")
+        }
+        await clock.advance(by: .seconds(1))
+        #expect(await waiting.value == false, "ended by its deadline, not a shutdown")
+        #expect(heartbeats.stale(olderThan: .seconds(1), now: heartbeats.clock.now).isEmpty)
+    }
+
+    @Test func aWaitEndsOnShutdownWithoutTimePassing() async throws {
+        let (_, heartbeats, liveness) = make()
+        let shutdown = ShutdownSignal()
+        let waiting = Task { await liveness.sleep(for: .seconds(3600), or: shutdown) }
+        #expect(try await Self.eventually { heartbeats.beatCount("source") >= 1 })
+        shutdown.trigger()
+        #expect(await waiting.value == true)
+    }
+
+    @Test func aWaitEndsOnCancellation() async throws {
+        let (_, heartbeats, liveness) = make()
+        let waiting = Task { await liveness.sleep(for: .seconds(3600)) }
+        #expect(try await Self.eventually { heartbeats.beatCount("source") >= 1 })
+        waiting.cancel()
+        #expect(await waiting.value == false)
+    }
+
+    @Test func waitingOnADependencyBeatsEveryTickAndLeavesNoTickerBehind() async throws {
+        let (clock, heartbeats, liveness) = make()
+        let answer = AsyncCondition()  // stands in for the broker's acknowledgement
+        let waiting = Task { await liveness.whileWaiting { () async -> Int in await answer.wait(); return 7 } }
+        #expect(try await Self.eventually { heartbeats.beatCount("source") >= 1 })
+        for second in 1...120 {
+            let before = heartbeats.beatCount("source")
+            await clock.advance(by: .seconds(1))
+            #expect(try await Self.eventually { heartbeats.beatCount("source") > before }, "no beat at \(second) s")
+        }
+        answer.set()
+        #expect(await waiting.value == 7)
+        let after = heartbeats.beatCount("source")
+        await clock.advance(by: .seconds(600))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(heartbeats.beatCount("source") == after, "a ticker outlived the wait")
+    }
+}
