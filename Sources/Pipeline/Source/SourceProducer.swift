@@ -268,7 +268,7 @@ public final class SourceProducer: Sendable {
     }
 
     /// Produces one record; waiting for acknowledgements (a slow or absent broker) is an outage, not a hang.
-    func produceRow(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
+    func produceRow(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
                     onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
         async throws(KafkaError)
     {
@@ -279,10 +279,12 @@ public final class SourceProducer: Sendable {
         }
         if producer.isWindowFull {
             try await liveness.whileWaiting { () async throws(KafkaError) in
-                try await producer.produce(topic: topic, key: key, value: value, headers: headers, onDelivery: callback)
+                try await producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers,
+                                           onDelivery: callback)
             }
         } else {
-            try await producer.produce(topic: topic, key: key, value: value, headers: headers, onDelivery: callback)
+            try await producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers,
+                                           onDelivery: callback)
         }
     }
 

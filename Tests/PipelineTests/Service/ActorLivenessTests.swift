@@ -9,8 +9,8 @@ import Testing
 /// ActorLiveness' waits on a test clock: they beat once per tick of simulated time, end at their deadline, on
 /// shutdown or on cancellation, and leave no ticker behind.
 @Suite(.timeLimit(.minutes(2))) struct ActorLivenessTests {
-    static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<3_000 {
+    static func eventually(within limit: Duration = .seconds(30), _ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<Int(limit.components.seconds * 100) {
             if condition() { return true }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -68,9 +68,15 @@ import Testing
         let waiting = Task { await liveness.whileWaiting { () async -> Int in await answer.wait(); return 7 } }
         #expect(try await Self.eventually { heartbeats.beatCount("source") >= 1 })
         for second in 1...120 {
+            // The ticker may not have started its next sleep when the clock moves (a loaded machine): then that
+            // second passes unnoticed by it, and the next one wakes it. So a beat must come within two ticks.
             let before = heartbeats.beatCount("source")
-            await clock.advance(by: .seconds(1))
-            #expect(try await Self.eventually { heartbeats.beatCount("source") > before }, "no beat at \(second) s")
+            var beat = false
+            for _ in 0..<2 where !beat {
+                await clock.advance(by: .seconds(1))
+                beat = try await Self.eventually(within: .seconds(2)) { heartbeats.beatCount("source") > before }
+            }
+            #expect(beat, "no beat within two ticks at \(second) s")
         }
         answer.set()
         #expect(await waiting.value == 7)

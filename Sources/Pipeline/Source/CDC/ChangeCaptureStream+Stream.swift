@@ -99,6 +99,7 @@ extension ChangeCaptureStream {
         var sentConfirmed = slotPosition
         var newestCommit: PostgresTimestamp?
         var value: [UInt8] = []
+        var partitionCache: [String: [Int32?]] = [:]
         while !source.shutdown.isTriggered {
             source.liveness.beat()
             await source.hooks.hangIfRequested(actor: SourceProducer.actorName, startedAt: started)
@@ -139,12 +140,17 @@ extension ChangeCaptureStream {
                     case .insert, .update, .delete, .truncate:
                         guard let current = transaction, !current.skip else { break }
                         for change in try changes(message, relations: relations, value: &value) {
-                            let sequence = acks.dispatch(after: lastCommitEnd)
                             let headers = Self.headers(op: change.op, lsn: walStart, commitTime: current.commitTime.unixMilliseconds,
                                                        table: change.state.table)
-                            try await source.produceRow(topic: change.state.topic, key: change.key, value: change.value,
-                                                        headers: headers) { acks.delivered(sequence, $0) }
-                            source.stats.recordProduced(1, topic: change.state.topic)
+                            // A truncate marker goes to every partition: a reader of one partition sees it in order.
+                            let partitions: [Int32?] = change.op == "t"
+                                ? try await partitionIDs(change.state.topic, cache: &partitionCache) : [nil]
+                            for partition in partitions {
+                                let sequence = acks.dispatch(after: lastCommitEnd)
+                                try await source.produceRow(topic: change.state.topic, partition: partition, key: change.key,
+                                                            value: change.value, headers: headers) { acks.delivered(sequence, $0) }
+                                source.stats.recordProduced(1, topic: change.state.topic)
+                            }
                             source.stats.recordChanges(1, op: change.op)
                         }
                     case .origin, .type, .logicalMessage:
@@ -234,6 +240,17 @@ extension ChangeCaptureStream {
         default:
             return []
         }
+    }
+
+    /// The topic's partitions (from the cluster's metadata, once per stream).
+    func partitionIDs(_ topic: String, cache: inout [String: [Int32?]]) async throws -> [Int32?] {
+        if let known = cache[topic] { return known }
+        guard let metadata = try await source.producer.clusterTopics(timeout: .seconds(10))[topic], !metadata.partitions.isEmpty else {
+            throw ChangeCaptureError(message: "the broker reports no partitions for \(topic)")
+        }
+        let ids: [Int32?] = metadata.partitions.map(\.id).sorted()
+        cache[topic] = ids
+        return ids
     }
 
     /// A delete record's value: the old row (the whole row under REPLICA IDENTITY FULL, else its key columns) with
