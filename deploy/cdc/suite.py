@@ -340,6 +340,9 @@ def kills(s: Scenario, args) -> str:
 def big_transaction(s: Scenario, args) -> str:
     """One transaction of N inserts: every one arrives, and memory stays bounded (the peak RSS is reported)."""
     s.rows = 10
+    # A low warning threshold: the transaction's WAL must be reported while it is streamed.
+    text = s.config.read_text()
+    s.config.write_text(text.replace("  reconnect:", "  cdc: {lag_warning_bytes: 1000000}\n  reconnect:", 1))
     s.create_tables()
     p = s.start()
     time.sleep(3)
@@ -352,7 +355,11 @@ def big_transaction(s: Scenario, args) -> str:
     peak = rss_peak(p.pid)
     r = s.final_check()
     s.stop()
-    return f"{n} rows in one transaction; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; peak RSS {peak} MB"
+    warned = "holds back more WAL than source.cdc.lag_warning_bytes" in (s.dir / "pinpipe.log").read_text()
+    if not warned:
+        fail(f"{s.name}: no lag warning although the transaction's WAL exceeded lag_warning_bytes (1 MB)")
+    return (f"{n} rows in one transaction; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, "
+            f"S3 {'=' if r['s3'] else '≠'} tables; peak RSS {peak} MB; lag warning logged {warned}")
 
 
 def truncate(s: Scenario, args) -> str:

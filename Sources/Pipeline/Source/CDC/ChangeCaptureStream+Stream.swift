@@ -100,6 +100,7 @@ extension ChangeCaptureStream {
         var newestCommit: PostgresTimestamp?
         var value: [UInt8] = []
         var partitionCache: [String: [Int32?]] = [:]
+        var lastLagWarning = ContinuousClock.now - .seconds(3600)
         while !source.shutdown.isTriggered {
             source.liveness.beat()
             await source.hooks.hangIfRequested(actor: SourceProducer.actorName, startedAt: started)
@@ -160,8 +161,15 @@ extension ChangeCaptureStream {
             }
             let confirmed = acks.confirmed
             let lagSeconds = acks.pending > 0 ? newestCommit.map { max(0, Date().timeIntervalSince1970 - Double($0.unixMilliseconds) / 1000) } ?? 0 : 0
-            source.stats.setReplicationLag(bytes: Int64(serverEnd.value &- min(serverEnd.value, confirmed.value)),
-                                           seconds: lagSeconds, confirmed: confirmed.value)
+            let lagBytes = Int64(serverEnd.value &- min(serverEnd.value, confirmed.value))
+            source.stats.setReplicationLag(bytes: lagBytes, seconds: lagSeconds, confirmed: confirmed.value)
+            if lagBytes > configuration.source.cdc.lagWarningBytes, ContinuousClock.now - lastLagWarning > .seconds(60) {
+                lastLagWarning = .now
+                logger.warning("The replication slot holds back more WAL than source.cdc.lag_warning_bytes", metadata: [
+                    "cdc.slot": "\(slot)", "cdc.lag_bytes": "\(lagBytes)", "cdc.lag_seconds": "\(Int(lagSeconds))",
+                    "cdc.confirmed": "\(confirmed)", "cdc.server_end": "\(serverEnd)",
+                ])
+            }
             if replyNow || ContinuousClock.now - lastStatus > .seconds(10) || (confirmed != sentConfirmed && ContinuousClock.now - lastStatus > .seconds(1)) {
                 try await connection.sendStandbyStatus(received: seen, flushed: confirmed, now: .now)
                 lastStatus = .now
