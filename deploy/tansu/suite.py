@@ -263,7 +263,7 @@ def rebalance():
     texts = [open(log.name).read() for log in logs]
     check(len(procs) == 2, "the second sink did not start")
     check("Partitions revoked" in texts[0], "sink 1 never gave partitions back (no rebalance)")
-    assigned2 = re.findall(r'Partitions assigned partitions="\[(.*?)\]"', texts[1])
+    assigned2 = re.findall(r'Partitions assigned (?:[^\n]*? )?partitions="\[(.*?)\]"', texts[1])
     check(any(a.strip() for a in assigned2), "sink 2 was never assigned a partition")
     records, objects = check_bucket(prefix)
     return (f"sink 2 joined after {at_join} objects, took [{assigned2[-1]}]; {records} records in {objects} objects, "
