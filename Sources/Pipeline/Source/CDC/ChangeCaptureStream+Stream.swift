@@ -78,7 +78,16 @@ extension ChangeCaptureStream {
         var parameters = source.database
         parameters.replication = true
         let connection = try await PostgresConnection.connect(parameters, logger: logger)
-        defer { Task { await connection.close() } }
+        do {
+            return try await stream(connection, skipBefore: snapshotPoint, started: started, backoff: &backoff)
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func stream(_ connection: PostgresConnection, skipBefore snapshotPoint: PostgresLSN,
+                        started: ContinuousClock.Instant, backoff: inout Backoff) async throws -> Bool {
         let startEnd = try await connection.identifySystem().walPosition
         let slotPosition = try await slotConfirmedPosition()
         try await connection.startReplication(slot: slot, from: .zero, publications: [publication])
@@ -273,9 +282,9 @@ extension ChangeCaptureStream {
 
     /// The slot's confirmed flush position (where the server resumes the stream).
     func slotConfirmedPosition() async throws -> PostgresLSN {
-        let admin = try await source.connect(first: false)
-        defer { Task { await admin.close() } }
-        let rows = try await admin.query("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", [slot])
+        let rows = try await Self.using(try await source.connect(first: false)) {
+            try await $0.query("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", [slot])
+        }
         guard rows.count == 1 else {
             throw ChangeCaptureError(message: "the replication slot \(slot) disappeared (was it dropped?); run pinpipe cdc setup, then pinpipe takes a new snapshot")
         }

@@ -58,8 +58,22 @@ struct ChangeCaptureStream {
     /// The snapshot's consistent point: read from the marker when the snapshot was delivered before, else taken
     /// now.
     func ensureSnapshot() async throws -> PostgresLSN {
-        let admin = try await source.connect(first: false)
-        defer { Task { await admin.close() } }
+        try await Self.using(try await source.connect(first: false)) { try await ensureSnapshot(admin: $0) }
+    }
+
+    /// Runs `body` with `connection`, then closes it (also when `body` throws).
+    static func using<T>(_ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func ensureSnapshot(admin: PostgresConnection) async throws -> PostgresLSN {
         let exists = try await admin.query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", [slot])
             .string(row: 0, column: 0) == "1"
         if exists, let data = try? Data(contentsOf: markerURL),
@@ -77,7 +91,11 @@ struct ChangeCaptureStream {
         }
         // A temporary slot exports the snapshot; it disappears with its connection.
         let exporter = try await PostgresConnection.connect(parameters, logger: logger)
-        defer { Task { await exporter.close() } }
+        return try await Self.using(exporter) { try await snapshot(admin: admin, exporter: $0) }
+    }
+
+    /// Reads the tables inside the snapshot a temporary slot on `exporter` exports, and records its point.
+    private func snapshot(admin: PostgresConnection, exporter: PostgresConnection) async throws -> PostgresLSN {
         let temporary = try await exporter.createReplicationSlot(
             String("\(slot)_snapshot_\(getpid())".prefix(63)), exportSnapshot: true, temporary: true)
         guard let snapshot = temporary.snapshotName else {
