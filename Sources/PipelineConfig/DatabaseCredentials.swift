@@ -33,13 +33,8 @@ public struct DatabaseCredentials: Sendable, Equatable, CustomStringConvertible 
 
     /// The file to read: the configured path, else `$CREDENTIALS_DIRECTORY/db_creds.yaml` (systemd `LoadCredential=`).
     public static func resolvePath(configured: String?, environment: [String: String]) throws(ConfigError) -> String {
-        if let configured { return configured }
-        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            return directory + "/db_creds.yaml"
-        }
-        throw ConfigError(code: .missingValue, file: "<configuration>", mark: nil, keyPath: "source.credentials_file",
-                          message: "no credentials file: set source.credentials_file, or run under systemd with "
-                              + "LoadCredential=db_creds.yaml:/etc/pinpipe/db_creds.yaml")
+        try CredentialFile.resolve(configured: configured, name: "db_creds.yaml", keyPath: "source.credentials_file",
+                                   missing: "no credentials file", environment: environment)
     }
 
     /// Reads and validates the file. `warnings` receives a message when the file is readable by group or others.

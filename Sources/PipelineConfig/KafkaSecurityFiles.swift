@@ -5,13 +5,8 @@ import Foundation
 public enum KafkaSecurityFiles {
     /// The password file to read: `kafka.auth.password_file`, else `$CREDENTIALS_DIRECTORY/kafka_password`.
     public static func passwordPath(_ auth: KafkaAuthSettings, environment: [String: String]) throws(ConfigError) -> String {
-        if let configured = auth.passwordFile { return configured }
-        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            return directory + "/kafka_password"
-        }
-        throw ConfigError(code: .missingValue, file: "<configuration>", mark: nil, keyPath: "kafka.auth.password_file",
-                          message: "no password file for mechanism \(auth.mechanism.rawValue): set kafka.auth.password_file, "
-                              + "or run under systemd with LoadCredential=kafka_password:/etc/pinpipe/kafka_password")
+        try CredentialFile.resolve(configured: auth.passwordFile, name: "kafka_password", keyPath: "kafka.auth.password_file",
+                                   missing: "no password file for mechanism \(auth.mechanism.rawValue)", environment: environment)
     }
 
     /// The SASL password (the file's content without one trailing newline); nil for mechanisms without one.

@@ -30,13 +30,8 @@ public struct RestUsers: Sendable, Equatable, CustomStringConvertible {
 
     /// The file to read: the configured path, else `$CREDENTIALS_DIRECTORY/rest_users.yaml`.
     public static func resolvePath(configured: String?, environment: [String: String]) throws(ConfigError) -> String {
-        if let configured { return configured }
-        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            return directory + "/rest_users.yaml"
-        }
-        throw ConfigError(code: .missingValue, file: "<configuration>", mark: nil, keyPath: "rest.credentials_file",
-                          message: "rest.authentication is basic but there is no users file: set rest.credentials_file, "
-                              + "or run under systemd with LoadCredential=rest_users.yaml:/etc/pinpipe/rest_users.yaml")
+        try CredentialFile.resolve(configured: configured, name: "rest_users.yaml", keyPath: "rest.credentials_file",
+                                   missing: "rest.authentication is basic but there is no users file", environment: environment)
     }
 
     /// Reads and validates the file; `warnings` receives a message when group or others may read it.
