@@ -78,10 +78,6 @@ extension PinpipeConfiguration {
         var kafka = try reader.section("kafka")
         config.kafka = try decodeKafka(&kafka)
         try kafka.finish()
-        if config.source.mode == .cdc, config.kafka.exactlyOnce, config.roles.contains(.produce) {
-            throw source.error(.invalidValue, "mode", at: source.node("mode"),
-                               "cdc delivers at least once so far (each change carries its pinpipe.lsn header, so a re-sent one can be recognised): set kafka.exactly_once: false")
-        }
 
         var s3 = try reader.section("s3")
         config.s3 = try decodeS3(&s3, required: config.roles.contains(.sink))

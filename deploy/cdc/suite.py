@@ -58,18 +58,20 @@ def pg(autocommit: bool = True):
 
 
 class Scenario:
-    def __init__(self, name: str, run_id: str, rows: int):
+    def __init__(self, name: str, run_id: str, rows: int, eos: bool = False, txn_records: int = 50000):
         self.name = name
         self.suffix = f"_cdc{run_id}_{name.replace('-', '_')}"
         self.prefix = f"cdc{run_id}{name.replace('-', '')}"
         self.dir = DEV / "cdc" / run_id / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rows = rows
+        self.eos = eos
         self.procs: list[subprocess.Popen] = []
         self.next_key = {t: rows + 1_000_000 for t, *_ in TABLES}
         self.config = self.dir / "pinpipe.yaml"
         env = dict(os.environ, PINPIPE_CONFIG_TABLE_SUFFIX=self.suffix, PINPIPE_CONFIG_STATE_DIR=str(self.dir / "state"),
-                   PINPIPE_CONFIG_GROUP=f"g-{self.prefix}", PINPIPE_CONFIG_EXACTLY_ONCE="false",
+                   PINPIPE_CONFIG_GROUP=f"g-{self.prefix}", PINPIPE_CONFIG_EXACTLY_ONCE="true" if eos else "false",
+                   PINPIPE_CONFIG_TXN_MAX_RECORDS=str(txn_records),
                    PINPIPE_CONFIG_MAX_AGE="1s")
         text = subprocess.run(["bash", str(REPO / "deploy/dev/pinpipe-stack-config.sh"), self.prefix, "cdc"],
                               env=env, check=True, capture_output=True, text=True).stdout
@@ -166,11 +168,12 @@ class Scenario:
                 out[name] = {k: v for k, v in c.execute(f'SELECT "{key}", "{column}" FROM {table}{self.suffix}')}
         return out
 
-    def kafka_state(self) -> tuple[dict[str, dict[int, str]], int, int]:
-        """Final state per table from Kafka; also the records read and the (lsn, key) pairs seen twice."""
+    def kafka_state(self) -> tuple[dict[str, dict[int, str]], int, int, int]:
+        """Final state per table from Kafka (committed records only); also the records read, the changes seen
+        twice (same pinpipe.lsn, key and op) and the snapshot rows seen twice (op r, same key)."""
         c = Consumer({"bootstrap.servers": ENV["PINPIPE_KAFKA_BOOTSTRAP"], "group.id": f"cdc-check-{time.time()}",
-                      "enable.auto.commit": False, "enable.partition.eof": True})
-        state, records, seen, twice = {}, 0, set(), 0
+                      "enable.auto.commit": False, "enable.partition.eof": True, "isolation.level": "read_committed"})
+        state, records, seen, twice, snapshot_twice = {}, 0, set(), 0, 0
         try:
             for name, _, key, column in TABLES:
                 topic = f"{self.prefix}.{name}"
@@ -194,9 +197,13 @@ class Scenario:
                             table.clear()  # the truncate marker is in every partition, in order
                             continue
                         k = int(m.key())
-                        if (h.get("pinpipe.lsn"), k, op) in seen and op != "r":
-                            twice += 1
-                        seen.add((h.get("pinpipe.lsn"), k, op))
+                        mark = (name, k, "r") if op == "r" else (name, h.get("pinpipe.lsn"), k, op)
+                        if mark in seen:
+                            if op == "r":
+                                snapshot_twice += 1
+                            else:
+                                twice += 1
+                        seen.add(mark)
                         if op == "d":
                             table.pop(k, None)
                         else:
@@ -207,7 +214,7 @@ class Scenario:
                 state[name] = {k: v for part in per.values() for k, v in part.items()}
         finally:
             c.close()
-        return state, records, twice
+        return state, records, twice, snapshot_twice
 
     def s3_state(self) -> dict[str, dict[int, str]]:
         s3 = boto3.client("s3", endpoint_url=ENV["PINPIPE_S3_ENDPOINT"], region_name=ENV["PINPIPE_S3_REGION"],
@@ -253,11 +260,15 @@ class Scenario:
     def final_check(self, settle: float = 8) -> dict:
         time.sleep(settle)  # the sink's batches roll after max_age
         truth = self.truth()
-        kafka, records, twice = self.kafka_state()
+        kafka, records, twice, snapshot_twice = self.kafka_state()
         s3 = self.s3_state()
         ok_k = self.compare("Kafka", kafka, truth)
         ok_s = self.compare("S3", s3, truth)
-        return {"rows": sum(len(v) for v in truth.values()), "records": records, "relsn": twice, "kafka": ok_k, "s3": ok_s}
+        if self.eos and (twice or snapshot_twice):
+            fail(f"{self.name}: exactly once, yet Kafka holds {twice} changes twice (same lsn, key, op) and "
+                 f"{snapshot_twice} snapshot rows twice")
+        return {"rows": sum(len(v) for v in truth.values()), "records": records, "relsn": twice,
+                "resnap": snapshot_twice, "kafka": ok_k, "s3": ok_s}
 
     def stop(self) -> None:
         for p in self.procs:
@@ -311,18 +322,36 @@ def consistency(s: Scenario, args) -> str:
 
 
 def kills(s: Scenario, args) -> str:
-    """kill -9 at random moments while the writers run; each restart resumes from the slot."""
+    """kill -9 at random moments while the writers run; each restart resumes from the slot (exactly once: from
+    the position committed with the records, also in the middle of the snapshot)."""
     s.create_tables()
     rng = random.Random(args.seed)
     ws = s.writers(args.kills * 3.0 + 5, args.seed + 1)
-    confirmed = 0
+    confirmed = mid_snapshot = 0
+    logfile = s.dir / "pinpipe.log"
     for i in range(args.kills):
+        start = logfile.stat().st_size if logfile.exists() else 0
         p = s.start()
-        time.sleep(rng.uniform(0.5, 4.0))
+        if i < 2:
+            # The first two kills land while the snapshot (first its start, then its rest) is being taken.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and p.poll() is None:
+                with open(logfile, "rb") as f:
+                    f.seek(start)
+                    if b"CDC snapshot starting" in f.read():
+                        break
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.05, 0.3))
+        else:
+            time.sleep(rng.uniform(0.5, 4.0))
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(30)
             confirmed += p.returncode == -signal.SIGKILL
+            with open(logfile, "rb") as f:
+                f.seek(start)
+                part = f.read().decode(errors="replace")
+            mid_snapshot += "CDC snapshot starting" in part and "CDC snapshot delivered" not in part
     p = s.start()
     for w in ws:
         w.join()
@@ -332,9 +361,12 @@ def kills(s: Scenario, args) -> str:
     s.stop()
     if confirmed < args.kills:
         fail(f"{s.name}: only {confirmed} of {args.kills} kills hit a running pinpipe")
-    return (f"kill -9 {confirmed}/{args.kills}; {s.write_counts['steps']} write transactions; {r['rows']} rows; "
+    if s.eos and mid_snapshot == 0:
+        fail(f"{s.name}: no kill hit the snapshot (exactly once must resume a snapshot in the middle)")
+    return (f"{'exactly once' if s.eos else 'at least once'}: kill -9 {confirmed}/{args.kills} ({mid_snapshot} during "
+            f"the snapshot); {s.write_counts['steps']} write transactions; {r['rows']} rows; "
             f"{r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; "
-            f"re-sent changes (same lsn, key, op) {r['relsn']}")
+            f"changes twice (same lsn, key, op) {r['relsn']}, snapshot rows twice {r['resnap']}")
 
 
 def big_transaction(s: Scenario, args) -> str:
@@ -358,7 +390,7 @@ def big_transaction(s: Scenario, args) -> str:
     warned = "holds back more WAL than source.cdc.lag_warning_bytes" in (s.dir / "pinpipe.log").read_text()
     if not warned:
         fail(f"{s.name}: no lag warning although the transaction's WAL exceeded lag_warning_bytes (1 MB)")
-    return (f"{n} rows in one transaction; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, "
+    return (f"{'exactly once, ' if s.eos else ''}{n} rows in one transaction; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, "
             f"S3 {'=' if r['s3'] else '≠'} tables; peak RSS {peak} MB; lag warning logged {warned}")
 
 
@@ -401,8 +433,12 @@ def pg_restart(s: Scenario, args) -> str:
     return f"{out.stdout.strip()}; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables"
 
 
-SCENARIOS = {"consistency": consistency, "kills": kills, "big-transaction": big_transaction, "truncate": truncate,
-             "pg-restart": pg_restart}
+SCENARIOS = {"consistency": consistency, "kills": kills, "kills-eos": kills, "big-transaction": big_transaction,
+             "big-transaction-eos": big_transaction, "truncate": truncate, "pg-restart": pg_restart}
+# The exactly-once variants: kafka.exactly_once, and transactions small enough that a kill lands between commits
+# of the snapshot and of one big PostgreSQL transaction.
+EOS_SETTINGS = {"kills-eos": dict(eos=True, txn_records=1000, rows=10000),
+                "big-transaction-eos": dict(eos=True, txn_records=50000)}
 
 
 def main() -> None:
@@ -418,7 +454,8 @@ def main() -> None:
     log(f"run {run_id}: rows {args.rows}, kills {args.kills}, big {args.big}, seed {args.seed}; pinpipe {BIN}")
     results = []
     for name in args.only:
-        s = Scenario(name, run_id, args.rows)
+        settings = dict(EOS_SETTINGS.get(name, {}))
+        s = Scenario(name, run_id, settings.pop("rows", args.rows), **settings)
         t0 = time.monotonic()
         before = len(failures)
         try:

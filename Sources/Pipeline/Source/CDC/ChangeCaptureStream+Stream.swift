@@ -74,20 +74,28 @@ extension ChangeCaptureStream {
 
     /// Streams from the permanent slot until shutdown (or, with `--once`, until it reached the WAL end of its
     /// start and everything is acknowledged); returns true when done with `--once`.
-    func stream(skipBefore snapshotPoint: PostgresLSN, started: ContinuousClock.Instant, backoff: inout Backoff) async throws -> Bool {
+    ///
+    /// A change is sent only when its transaction committed at or after the point of the snapshot that read its
+    /// key (`coverage`); exactly once, also only when the committed position does not hold it yet.
+    func stream(coverage: ChangeCapturePosition, transactions: ChangeCaptureTransactions?,
+                started: ContinuousClock.Instant, backoff: inout Backoff) async throws -> Bool {
         var parameters = source.database
         parameters.replication = true
         let connection = try await PostgresConnection.connect(parameters, logger: logger)
         do {
-            return try await stream(connection, skipBefore: snapshotPoint, started: started, backoff: &backoff)
+            return try await stream(connection, coverage: coverage, transactions: transactions, started: started,
+                                    backoff: &backoff)
         } catch {
             await connection.close()
             throw error
         }
     }
 
-    private func stream(_ connection: PostgresConnection, skipBefore snapshotPoint: PostgresLSN,
-                        started: ContinuousClock.Instant, backoff: inout Backoff) async throws -> Bool {
+    private func stream(_ connection: PostgresConnection, coverage: ChangeCapturePosition,
+                        transactions: ChangeCaptureTransactions?, started: ContinuousClock.Instant,
+                        backoff: inout Backoff) async throws -> Bool {
+        // Exactly once: what Kafka already holds (records of transactions up to this position are skipped).
+        let resume = transactions?.committed
         let startEnd = try await connection.identifySystem().walPosition
         let slotPosition = try await slotConfirmedPosition()
         try await connection.startReplication(slot: slot, from: .zero, publications: [publication])
@@ -100,7 +108,7 @@ extension ChangeCaptureStream {
         }
         let acks = Acknowledgements(confirmed: slotPosition)
         var relations: [UInt32: RelationState] = [:]
-        var transaction: (commitLSN: PostgresLSN, commitTime: PostgresTimestamp, skip: Bool)?
+        var transaction: (commitLSN: PostgresLSN, commitTime: PostgresTimestamp, records: Int)?
         var lastCommitEnd = slotPosition
         var serverEnd = startEnd
         var seen = slotPosition
@@ -120,7 +128,10 @@ extension ChangeCaptureStream {
                 case .keepalive(let end, _, let reply):
                     serverEnd = max(serverEnd, end)
                     seen = max(seen, end)
-                    if transaction == nil { acks.idle(at: end) }
+                    if transaction == nil {
+                        acks.idle(at: end)
+                        transactions?.idle(at: end)
+                    }
                     replyNow = reply
                 case .xlogData(let walStart, let walEnd, _, let payload):
                     serverEnd = max(serverEnd, walEnd)
@@ -132,13 +143,14 @@ extension ChangeCaptureStream {
                     }
                     switch message {
                     case .begin(let commitLSN, let commitTime, _):
-                        transaction = (commitLSN, commitTime, commitLSN < snapshotPoint)
+                        transaction = (commitLSN, commitTime, 0)
                     case .commit(_, let end, let commitTime):
-                        if transaction?.skip == false { newestCommit = commitTime }
+                        newestCommit = commitTime
                         transaction = nil
                         lastCommitEnd = end
                         seen = max(seen, end)
                         acks.commit(end: end)
+                        transactions?.transactionEnded(at: end)
                     case .relation(let relation):
                         if let table = configuration.source.tables.first(where: { $0.table == relation.name }) {
                             let encoder = try PostgresRowEncoder(
@@ -148,17 +160,30 @@ extension ChangeCaptureStream {
                                                                     topic: configuration.kafka.topic(for: table), encoder: encoder)
                         }
                     case .insert, .update, .delete, .truncate:
-                        guard let current = transaction, !current.skip else { break }
+                        guard let current = transaction else { break }
                         for change in try changes(message, relations: relations, value: &value) {
+                            // Older than the snapshot that read this key: the snapshot's row has it.
+                            guard coverage.isNewer(table: change.state.table.name, key: change.key.flatMap(Self.integer),
+                                                   commitLSN: current.commitLSN) else { continue }
                             let headers = Self.headers(op: change.op, lsn: walStart, commitTime: current.commitTime.unixMilliseconds,
                                                        table: change.state.table)
                             // A truncate marker goes to every partition: a reader of one partition sees it in order.
                             let partitions: [Int32?] = change.op == "t"
                                 ? try await partitionIDs(change.state.topic, cache: &partitionCache) : [nil]
                             for partition in partitions {
-                                let sequence = acks.dispatch(after: lastCommitEnd)
-                                try await source.produceRow(topic: change.state.topic, partition: partition, key: change.key,
-                                                            value: change.value, headers: headers) { acks.delivered(sequence, $0) }
+                                let index = transaction!.records
+                                transaction!.records += 1
+                                if let transactions {
+                                    if resume?.alreadySent(commitLSN: current.commitLSN, index: index) == true { continue }
+                                    if transactions.isDue { try await transactions.commit() }
+                                    try await source.produceRow(topic: change.state.topic, partition: partition, key: change.key,
+                                                                value: change.value, headers: headers) { transactions.delivered($0) }
+                                    transactions.added { $0.sent(commitLSN: current.commitLSN, index: index) }
+                                } else {
+                                    let sequence = acks.dispatch(after: lastCommitEnd)
+                                    try await source.produceRow(topic: change.state.topic, partition: partition, key: change.key,
+                                                                value: change.value, headers: headers) { acks.delivered(sequence, $0) }
+                                }
                                 source.stats.recordProduced(1, topic: change.state.topic)
                             }
                             source.stats.recordChanges(1, op: change.op)
@@ -168,8 +193,10 @@ extension ChangeCaptureStream {
                     }
                 }
             }
-            let confirmed = acks.confirmed
-            let lagSeconds = acks.pending > 0 ? newestCommit.map { max(0, Date().timeIntervalSince1970 - Double($0.unixMilliseconds) / 1000) } ?? 0 : 0
+            if let transactions, transactions.isDue { try await transactions.commit() }
+            let confirmed = transactions?.confirmed ?? acks.confirmed
+            let pending = transactions?.uncommitted ?? acks.pending
+            let lagSeconds = pending > 0 ? newestCommit.map { max(0, Date().timeIntervalSince1970 - Double($0.unixMilliseconds) / 1000) } ?? 0 : 0
             let lagBytes = Int64(serverEnd.value &- min(serverEnd.value, confirmed.value))
             source.stats.setReplicationLag(bytes: lagBytes, seconds: lagSeconds, confirmed: confirmed.value)
             if lagBytes > configuration.source.cdc.lagWarningBytes, ContinuousClock.now - lastLagWarning > .seconds(60) {
@@ -185,20 +212,34 @@ extension ChangeCaptureStream {
                 sentConfirmed = confirmed
             }
             if source.once, transaction == nil, seen >= startEnd, acks.pending == 0 {
-                try await source.liveness.whileWaiting { () async throws(KafkaError) in
-                    try await source.producer.flush(timeout: .seconds(120))
+                if let transactions {
+                    try await transactions.commit()
+                } else {
+                    try await source.liveness.whileWaiting { () async throws(KafkaError) in
+                        try await source.producer.flush(timeout: .seconds(120))
+                    }
+                    if let failure = acks.takeFailure() { throw failure }
                 }
-                if let failure = acks.takeFailure() { throw failure }
-                try await connection.sendStandbyStatus(received: seen, flushed: acks.confirmed, now: .now)
+                let confirmed = transactions?.confirmed ?? acks.confirmed
+                try await connection.sendStandbyStatus(received: seen, flushed: confirmed, now: .now)
                 logger.notice("CDC caught up with the WAL end at start; stopping (--once)", metadata: [
-                    "cdc.slot": "\(slot)", "cdc.confirmed": "\(acks.confirmed)"])
+                    "cdc.slot": "\(slot)", "cdc.confirmed": "\(confirmed)"])
                 await connection.close()
                 return true
             }
         }
-        // Shutdown: what is acknowledged is confirmed, the rest is streamed again next time.
-        await source.flush()
-        try? await connection.sendStandbyStatus(received: seen, flushed: acks.confirmed, now: .now)
+        // Shutdown: what is acknowledged (exactly once: committed) is confirmed, the rest is streamed again next time.
+        if let transactions {
+            do {
+                try await transactions.commit()
+            } catch {
+                logger.warning("The last CDC transaction could not be committed; it is captured again next time",
+                               metadata: [LogKey.error: "\(error)"])
+            }
+        } else {
+            await source.flush()
+        }
+        try? await connection.sendStandbyStatus(received: seen, flushed: transactions?.confirmed ?? acks.confirmed, now: .now)
         await connection.close()
         return false
     }
@@ -258,6 +299,9 @@ extension ChangeCaptureStream {
             return []
         }
     }
+
+    /// A key's decimal text as a number (nil when it is not one).
+    static func integer(_ key: [UInt8]) -> Int64? { Int64(String(decoding: key, as: UTF8.self)) }
 
     /// The topic's partitions (from the cluster's metadata, once per stream).
     func partitionIDs(_ topic: String, cache: inout [String: [Int32?]]) async throws -> [Int32?] {
