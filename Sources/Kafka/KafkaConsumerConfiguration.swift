@@ -35,7 +35,7 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// partition and ``KafkaConsumer/takeOffsetResets()`` reports it. Only committed transactions are read
     /// (`isolation.level=read_committed`): aborted records and transaction markers leave offset holes. The prefetch queue is held to 4 MiB (librdkafka:
     /// 64 MiB): an application that cannot keep up gains nothing from more, and the memory is better spent on
-    /// the sink's batches. `KafkaConsumer.wakeFetchers()` keeps a small queue from stalling the fetcher.
+    /// the sink's batches. `KafkaConsumer.wakeFetchers(_:)` keeps a small queue from stalling the fetcher.
     var librdkafkaProperties: [(String, String)] {
         var list: [(String, String)] = [
             ("bootstrap.servers", bootstrapServers),
