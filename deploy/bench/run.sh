@@ -37,6 +37,7 @@
 # BENCH_PRODUCE_CONTENDERS (a subset of "pinpipe psql-kcat python pinpipe-small pinpipe-eos pinpipe-eos-<N>";
 # pinpipe-eos is pinpipe with kafka.exactly_once, pinpipe-eos-<N> the same with transactions of N rows, both
 # checked by a read_committed count and run only when named here; pinpipe is then exactly_once: false),
+# pinpipe-before (either list) runs BENCH_BEFORE_BIN, an older pinpipe build, with the same configuration.
 # BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 50000 / 1s).
 # Either list also takes pinpipe-metrics: pinpipe with its metrics listener on and scraped every second (pinpipe's
 # own contenders run with metrics.listen null), for the overhead of the metrics (deploy/monitoring/README.md).
@@ -268,6 +269,9 @@ record() { # CHECK
     "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" "${f[6]}" "$(echo "${f[4]} / ${f[6]}" | bc -l)" \
     "$(echo "${f[7]} + ${f[8]}" | bc)" "$(echo "${f[9]} / 1024" | bc -l)" "${f[10]}" "${f[11]}" "${f[12]}" "$1")"
 }
+# pinpipe-before runs BENCH_BEFORE_BIN (an older build, e.g. of main) with the same configuration, for a
+# before/after comparison within one run; named only in BENCH_PRODUCE_CONTENDERS / BENCH_SINK_CONTENDERS.
+contender_bin() { if [[ "$1" == pinpipe-before ]]; then echo "${BENCH_BEFORE_BIN:?pinpipe-before needs BENCH_BEFORE_BIN}"; else echo "$PINPIPE"; fi; }
 rotate() { # REP ITEM...: the items rotated left by REP-1
   local rep="$1"; shift
   local items=("$@") n=$# i
@@ -300,7 +304,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     esac
     broker_start $(topics_of "$topic_prefix")
     case "$contender" in
-      pinpipe | pinpipe-small | pinpipe-eos | pinpipe-eos-* | pinpipe-metrics)
+      pinpipe | pinpipe-before | pinpipe-small | pinpipe-eos | pinpipe-eos-* | pinpipe-metrics)
         cfg="$WORK/config/produce-b$BROKERS-$contender-$rep.yaml"
         txn_records="${BENCH_TXN_MAX_RECORDS:-50000}"
         [[ "$contender" == pinpipe-eos-* ]] && txn_records="${contender#pinpipe-eos-}"
@@ -309,7 +313,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
         EXACTLY_ONCE="$([[ "$contender" == pinpipe-eos* ]] && echo true || echo false)" BENCH_TXN_MAX_RECORDS="$txn_records" \
           METRICS_LISTEN="$listen" pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
         scrape_start
-        measure produce "$contender" "$rep" $((3 * rows)) "$PINPIPE" run --config "$cfg" --once --from-scratch
+        measure produce "$contender" "$rep" $((3 * rows)) "$(contender_bin "$contender")" run --config "$cfg" --once --from-scratch
         scrape_stop ;;
       psql-kcat)
         measure produce "$contender" "$rep" $((3 * rows)) "$HERE/peers/psql-kcat.sh" "$BOOT" "$topic_prefix" "$suffix" ;;
@@ -364,13 +368,13 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     group="bench-$RUN_ID-b$BROKERS-$contender-$rep"
     s3prefix="$RUN_ID/b$BROKERS-$contender-$rep"
     case "$contender" in
-      pinpipe | pinpipe-small | pinpipe-metrics)
+      pinpipe | pinpipe-before | pinpipe-small | pinpipe-metrics)
         cfg="$WORK/config/sink-b$BROKERS-$contender-$rep.yaml"
         listen=null
         [[ "$contender" == pinpipe-metrics ]] && listen="127.0.0.1:$METRICS_PORT"
         METRICS_LISTEN="$listen" pinpipe_config "$cfg" sink "$topic_prefix" _bench "$group" "$s3prefix"
         scrape_start
-        measure sink "$contender" "$rep" "$records" "$PINPIPE" run --config "$cfg" --once
+        measure sink "$contender" "$rep" "$records" "$(contender_bin "$contender")" run --config "$cfg" --once
         scrape_stop
         check="$(sink_check "$topic_prefix" "$group" "$records" "$s3prefix")" ;;
       kcat)

@@ -267,7 +267,9 @@ def cmd_report(args):
         p_kcat = group("produce", "psql-kcat", b)
         p_py = group("produce", "python", b)
         p_small = group("produce", "pinpipe-small", b)
+        p_before = group("produce", "pinpipe-before", b)
         for name, g in (("**pinpipe** `run --once --from-scratch` (roles: produce)", p_pin),
+                        ("pinpipe before (`BENCH_BEFORE_BIN`)", p_before),
                         ("(a) `psql` COPY row_to_json → `kcat -P` (acks=all, idempotence)", p_kcat),
                         ("(b) Python psycopg 3 + confluent-kafka", p_py),
                         ("pinpipe on N/10 rows per table (RSS check)", p_small)):
@@ -310,7 +312,9 @@ def cmd_report(args):
         s_kcat = group("sink", "kcat", b)
         s_py = group("sink", "python", b)
         s_small = group("sink", "pinpipe-small", b)
+        s_before = group("sink", "pinpipe-before", b)
         for name, g in (("**pinpipe** `run --once` (roles: sink)", s_pin),
+                        ("pinpipe before (`BENCH_BEFORE_BIN`)", s_before),
                         ("(a) `kcat -C -G` to /dev/null (no upload)", s_kcat),
                         ("(b) Python confluent-kafka + boto3", s_py),
                         ("pinpipe on a backlog of N/10 (RSS check)", s_small)):
