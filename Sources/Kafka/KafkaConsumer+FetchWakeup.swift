@@ -1,7 +1,7 @@
 import CRdKafka
 
 extension KafkaConsumer {
-    /// Wakes the fetchers of the assigned partitions' leaders, without waiting for it.
+    /// Wakes the fetchers of these partitions' leaders, without waiting for it.
     ///
     /// librdkafka 2.0.2 stops fetching while its consumer queue is above `queued.min.messages` or
     /// `queued.max.messages.kbytes`, and looks at the queue again only when the broker's thread wakes up for
@@ -10,11 +10,12 @@ extension KafkaConsumer {
     /// drains the queue and waits. One ListOffsets request to each leader (`rd_kafka_offsets_for_times` for
     /// the latest offsets) wakes those threads, and they fetch again at once.
     ///
-    /// Call it when a poll found the queue drained while the partitions still lag. At most one wake-up runs at
-    /// a time (on its own thread); calls meanwhile are dropped.
-    public func wakeFetchers() {
+    /// `pollRecords` calls it itself, for the lagging partitions, when a poll left the queue low
+    /// (`FetchWakeupPolicy`). At most one wake-up runs at a time (on its own thread); calls meanwhile are dropped.
+    public func wakeFetchers(_ partitions: [KafkaTopicPartition]) {
         guard !closed.load(ordering: .sequentiallyConsistent) else { return }
-        let partitions = state.sortedAssignment
+        let assigned = Set(state.sortedAssignment)
+        let partitions = partitions.filter { assigned.contains($0) }
         guard !partitions.isEmpty,
               !wakeupRunning.testAndSet() else { return }
         let running = wakeupRunning

@@ -9,6 +9,8 @@ struct PollBatch: Sendable {
     var resets: [KafkaOffsetReset] = []
     /// Partitions whose end the fetcher reached, with the offset it reached (past any transaction marker).
     var ends: [KafkaTopicPartition: Int64] = [:]
+    /// Messages and events left in the consumer queue after the poll (`rd_kafka_queue_length`).
+    var queued = 0
 }
 
 extension KafkaConsumer {
@@ -107,6 +109,10 @@ extension KafkaConsumer {
                 break
             }
             logger.info("Kafka consumer: transient error", metadata: ["kafka.error": "\(error)"])
+        }
+        if let queue = rd_kafka_queue_get_consumer(rk) {
+            batch.queued = rd_kafka_queue_length(queue)
+            rd_kafka_queue_destroy(queue)
         }
         return batch
     }

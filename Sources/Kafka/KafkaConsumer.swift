@@ -22,7 +22,7 @@ public final class KafkaConsumer: Sendable {
     let pollWorker: BlockingExecutor
     /// Runs commits and broker queries, so they never need the poll thread (which may be inside a revocation).
     let queryWorker: BlockingExecutor
-    /// Runs ``wakeFetchers()`` requests, so they delay neither polls nor commits.
+    /// Runs ``wakeFetchers(_:)`` requests, so they delay neither polls nor commits.
     let wakeupWorker: BlockingExecutor
     let wakeupRunning = AtomicFlag()
     let wakeups = Atomic<Int>(0)
@@ -136,12 +136,15 @@ public final class KafkaConsumer: Sendable {
             let ends = batch.ends.filter { assigned.contains($0.key) }
             if !ends.isEmpty { state.ends.withLock { $0.merge(ends) { max($0, $1) } } }
         }
+        let lagging = FetchWakeupPolicy(lowWatermark: maxRecords).partitionsToWake(queued: batch.queued) { self.lag() }
+        if !lagging.isEmpty { wakeFetchers(lagging) }
         if let error = batch.error {
             guard !batch.records.isEmpty else { throw error }
             deferredError.withLock { $0 = error }
         }
         return batch.records
     }
+
 
     /// The partitions whose position fell out of the log since the last call (they fetch nothing until a
     /// ``seek(_:to:)``), in the order the polls met them: after every record the polls returned before them.

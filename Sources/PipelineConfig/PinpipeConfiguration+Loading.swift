@@ -106,6 +106,7 @@ extension PinpipeConfiguration {
         source.fetchSize = try reader.int("fetch_size", default: source.fetchSize, range: 1...1_000_000)
         source.pollInterval = try reader.duration("poll_interval", default: source.pollInterval, minimum: .milliseconds(10))
         source.exitWhenDone = try reader.bool("exit_when_done", default: source.exitWhenDone)
+        source.tableHeader = try reader.bool("table_header", default: source.tableHeader)
 
         var tables = try reader.section("tables")
         source.tables = try TableSource.defaults.map { (table: TableSource) throws(ConfigError) -> TableSource in

@@ -39,6 +39,7 @@ extension PinpipeConfiguration {
         line(1, "fetch_size", "\(source.fetchSize)")
         line(1, "poll_interval", ValueParsers.format(source.pollInterval))
         line(1, "exit_when_done", "\(source.exitWhenDone)")
+        line(1, "table_header", "\(source.tableHeader)")
         line(1, "tables")
         for table in source.tables {
             line(2, table.name, "{table: \(quote(table.table)), key: \(quote(table.keyColumn))}")

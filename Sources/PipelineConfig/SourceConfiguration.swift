@@ -28,6 +28,10 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var pollInterval: Duration = .seconds(5)
     /// Exit once the snapshot is delivered instead of idling (same as `run --once`).
     public var exitWhenDone: Bool = false
+    /// Snapshot, follow and emulate: give every record a `pinpipe.table` header (the table's name). Off by
+    /// default: the topic names the table already, and the header cost about a third of the producer's CPU
+    /// (issue 15). CDC records always carry their headers.
+    public var tableHeader: Bool = false
     public var emulate: EmulateSettings = .init()
     public var cdc: ChangeCaptureSettings = .init()
     public var reconnect: ReconnectSettings = .init()

@@ -25,6 +25,7 @@ private func loadError(_ name: String) -> ConfigError? {
         #expect(config.source.mode == .snapshot)
         #expect(config.source.tables.map(\.table) == ["pinterest_data", "geolocation_data", "user_data"])
         #expect(config.source.tables.map(\.keyColumn) == ["index", "ind", "ind"])
+        #expect(config.source.tableHeader == false)
         #expect(config.kafka.topicPrefix == "0ab336d6fcf7")
         #expect(config.topics == ["0ab336d6fcf7.pin", "0ab336d6fcf7.geo", "0ab336d6fcf7.user"])
         #expect(config.s3.bucket == "user-0ab336d6fcf7-bucket")

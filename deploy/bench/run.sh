@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The producer and sink benchmarks: prints the figures and rewrites deploy/bench/RESULTS.md. Not a test.
 #
-#   deploy/bench/run.sh [--rows N] [--repeats R] [--phases produce,sink]
-#                                          (defaults: 1,000,000 rows per table, 3 repeats, both phases)
+#   deploy/bench/run.sh [--rows N] [--repeats R] [--phases produce,sink] [--brokers 3,1]
+#                                          (defaults: 1,000,000 rows per table, 3 repeats, both phases,
+#                                           both cluster shapes)
+#
+# Every phase runs once per cluster shape: a mock cluster of 3 brokers (partition leaders spread over them, as
+# on MSK) and of 1 broker, 3 partitions per topic either way.
 #
 # 1. Producer: a snapshot of N rows per table (3N records) into a dedicated broker, by
 #      pinpipe run --once --from-scratch (roles: produce),
@@ -17,7 +21,8 @@
 #    plus pinpipe on a backlog of N/10 records. Every contender and repeat has its own consumer group and
 #    S3 prefix, in a bench bucket that is dropped at the end.
 # Wall time, CPU (user+sys) and peak RSS by /usr/bin/time -v; the broker's, PostgreSQL's and SeaweedFS's CPU
-# seconds from /proc. R repeats, contenders in a rotated order; RESULTS.md reports medians.
+# seconds from /proc. R repeats, contenders in a rotated order; RESULTS.md reports medians, and CPU seconds per
+# million records for the contender, the broker, PostgreSQL and SeaweedFS.
 #
 # Needs the dev stack (deploy/dev/stack up; started when it is not running). Leaves the stack's broker, topics
 # and tables alone: data goes to the tables pinterest_data_bench/_bench10 (seeded here, kept for the next run)
@@ -32,6 +37,7 @@
 # BENCH_PRODUCE_CONTENDERS (a subset of "pinpipe psql-kcat python pinpipe-small pinpipe-eos pinpipe-eos-<N>";
 # pinpipe-eos is pinpipe with kafka.exactly_once, pinpipe-eos-<N> the same with transactions of N rows, both
 # checked by a read_committed count and run only when named here; pinpipe is then exactly_once: false),
+# pinpipe-before (either list) runs BENCH_BEFORE_BIN, an older pinpipe build, with the same configuration.
 # BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 50000 / 1s).
 # Either list also takes pinpipe-metrics: pinpipe with its metrics listener on and scraped every second (pinpipe's
 # own contenders run with metrics.listen null), for the overhead of the metrics (deploy/monitoring/README.md).
@@ -43,19 +49,24 @@ DEV="${PINPIPE_DEV_DIR:-$REPO/.dev}"
 ROWS=1000000
 REPEATS=3
 PHASES=produce,sink
+SHAPES=3,1
 while (($#)); do
   case "$1" in
     --rows) ROWS="${2:?--rows needs a value}"; shift 2 ;;
     --repeats) REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
     --phases) PHASES="${2:?--phases needs a value}"; shift 2 ;;
+    --brokers) SHAPES="${2:?--brokers needs a value}"; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: deploy/bench/run.sh [--rows N] [--repeats R] [--phases produce,sink]" >&2; exit 2 ;;
+    *) echo "usage: deploy/bench/run.sh [--rows N] [--repeats R] [--phases produce,sink] [--brokers 3,1]" >&2; exit 2 ;;
   esac
 done
 [[ "$ROWS" =~ ^[0-9]+$ && "$ROWS" -ge 10 && "$REPEATS" =~ ^[0-9]+$ && "$REPEATS" -ge 1 ]] \
   || { echo "run.sh: --rows must be an integer >= 10 and --repeats >= 1" >&2; exit 2; }
 [[ ",$PHASES," == *,produce,* || ",$PHASES," == *,sink,* ]] \
   || { echo "run.sh: --phases takes produce, sink or produce,sink" >&2; exit 2; }
+[[ "$SHAPES" =~ ^[1-9](,[1-9])*$ ]] || { echo "run.sh: --brokers takes a list of broker counts, e.g. 3,1" >&2; exit 2; }
+SHAPES="${SHAPES//,/ }"
+BROKERS=1 # the shape being measured
 phase_on() { [[ ",$PHASES," == *,"$1",* ]]; }
 SMALL=$((ROWS / 10))
 PREFIX="${BENCH_TOPIC_PREFIX:-bench}"
@@ -154,7 +165,7 @@ broker_start() { # TOPIC...
   local topics file="$WORK/broker.bootstrap"
   topics="$(IFS=,; echo "$*")"
   rm -f "$file"
-  LD_LIBRARY_PATH="$BIGLIB" "$PINPIPE" dev-broker --brokers 1 --partitions 3 --topics "$topics" \
+  LD_LIBRARY_PATH="$BIGLIB" "$PINPIPE" dev-broker --brokers "$BROKERS" --partitions 3 --topics "$topics" \
     --bootstrap-file "$file" </dev/null >>"$LOGS/broker.log" 2>&1 &
   BROKER_PID=$!
   local deadline=$((SECONDS + 30))
@@ -209,7 +220,7 @@ pinpipe_config() {
 
 # --- measurement --------------------------------------------------------------------------------------------
 
-printf 'phase\tcontender\trep\trecords\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\tbroker_cpu_s\tpg_cpu_s\tweed_cpu_s\tsys_busy_s\tload1\tcheck\n' >"$TSV"
+printf 'phase\tbrokers\tcontender\trep\trecords\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\tbroker_cpu_s\tpg_cpu_s\tweed_cpu_s\tsys_busy_s\tload1\tcheck\n' >"$TSV"
 M_ROW=""
 M_RC=0
 METRICS_PORT="${BENCH_METRICS_PORT:-19464}"
@@ -224,7 +235,7 @@ scrape_stop() { kill "$SCRAPER" 2>/dev/null || true; wait "$SCRAPER" 2>/dev/null
 # measure PHASE CONTENDER REP RECORDS COMMAND...: runs COMMAND under /usr/bin/time -v (stdout+stderr to its log).
 measure() {
   local phase="$1" contender="$2" rep="$3" records="$4"; shift 4
-  local tag="$phase-$contender-$rep" b0 p0 w0 s0 b1 p1 w1 s1 t0 t1 load
+  local tag="$phase-b$BROKERS-$contender-$rep" b0 p0 w0 s0 b1 p1 w1 s1 t0 t1 load
   local tfile="$LOGS/$tag.time" log="$LOGS/$tag.log"
   load="$(cut -d' ' -f1 /proc/loadavg)"
   b0="$(tools cpu "$BROKER_PID")"; p0="$(tools cpu "$PG_PID")"; w0="$(tools cpu "$WEED_PID")"; s0="$(tools cpu system)"
@@ -242,7 +253,7 @@ measure() {
   user="$(awk -F': ' '/User time \(seconds\)/ {print $2}' "$tfile")"
   sys="$(awk -F': ' '/System time \(seconds\)/ {print $2}' "$tfile")"
   rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tfile")"
-  M_ROW="$(printf '%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s' "$phase" "$contender" "$rep" \
+  M_ROW="$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s' "$phase" "$BROKERS" "$contender" "$rep" \
     "$records" "$M_RC" "$(echo "$t1 - $t0" | bc)" "${user:-0}" "${sys:-0}" "${rss:-0}" "$(echo "$b1 - $b0" | bc)" \
     "$(echo "$p1 - $p0" | bc)" "$(echo "$w1 - $w0" | bc)" "$(echo "$s1 - $s0" | bc)" "$load")"
   if ((M_RC != 0)); then
@@ -254,10 +265,13 @@ record() { # CHECK
   printf '%s\t%s\n' "$M_ROW" "$1" >>"$TSV"
   local IFS=$'\t' f
   read -r -a f <<<"$M_ROW"
-  say "  $(printf '%-8s %-14s rep %s: %9d records in %7.1f s = %8.0f/s, CPU %6.1f s, RSS %6.1f MB, broker %5.1f s, PG %5.1f s, weed %5.1f s — %s' \
-    "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[5]}" "$(echo "${f[3]} / ${f[5]}" | bc -l)" \
-    "$(echo "${f[6]} + ${f[7]}" | bc)" "$(echo "${f[8]} / 1024" | bc -l)" "${f[9]}" "${f[10]}" "${f[11]}" "$1")"
+  say "  $(printf '%-8s %sb %-14s rep %s: %9d records in %7.1f s = %8.0f/s, CPU %6.1f s, RSS %6.1f MB, broker %5.1f s, PG %5.1f s, weed %5.1f s — %s' \
+    "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" "${f[6]}" "$(echo "${f[4]} / ${f[6]}" | bc -l)" \
+    "$(echo "${f[7]} + ${f[8]}" | bc)" "$(echo "${f[9]} / 1024" | bc -l)" "${f[10]}" "${f[11]}" "${f[12]}" "$1")"
 }
+# pinpipe-before runs BENCH_BEFORE_BIN (an older build, e.g. of main) with the same configuration, for a
+# before/after comparison within one run; named only in BENCH_PRODUCE_CONTENDERS / BENCH_SINK_CONTENDERS.
+contender_bin() { if [[ "$1" == pinpipe-before ]]; then echo "${BENCH_BEFORE_BIN:?pinpipe-before needs BENCH_BEFORE_BIN}"; else echo "$PINPIPE"; fi; }
 rotate() { # REP ITEM...: the items rotated left by REP-1
   local rep="$1"; shift
   local items=("$@") n=$# i
@@ -279,8 +293,10 @@ produce_check_committed() { # TOPIC_PREFIX EXPECTED
   if [[ "$got" == "$2 $2" ]]; then echo "ok: $2 committed records, $2 distinct keys"; else echo "MISMATCH: $got committed records/distinct keys, expected $2"; fi
 }
 phase_on produce && say "1. producer: $((3 * ROWS)) records per contender, fresh broker each"
+for BROKERS in $SHAPES; do
+phase_on produce || break
+say "producer on $BROKERS broker(s)"
 for ((rep = 1; rep <= REPEATS; rep++)); do
-  phase_on produce || break
   for contender in $(rotate "$rep" ${BENCH_PRODUCE_CONTENDERS:-pinpipe psql-kcat python pinpipe-small}); do
     case "$contender" in
       pinpipe-small) topic_prefix="$SMALL_PREFIX" suffix=_bench10 rows=$SMALL ;;
@@ -288,8 +304,8 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     esac
     broker_start $(topics_of "$topic_prefix")
     case "$contender" in
-      pinpipe | pinpipe-small | pinpipe-eos | pinpipe-eos-* | pinpipe-metrics)
-        cfg="$WORK/config/produce-$contender-$rep.yaml"
+      pinpipe | pinpipe-before | pinpipe-small | pinpipe-eos | pinpipe-eos-* | pinpipe-metrics)
+        cfg="$WORK/config/produce-b$BROKERS-$contender-$rep.yaml"
         txn_records="${BENCH_TXN_MAX_RECORDS:-50000}"
         [[ "$contender" == pinpipe-eos-* ]] && txn_records="${contender#pinpipe-eos-}"
         listen=null
@@ -297,7 +313,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
         EXACTLY_ONCE="$([[ "$contender" == pinpipe-eos* ]] && echo true || echo false)" BENCH_TXN_MAX_RECORDS="$txn_records" \
           METRICS_LISTEN="$listen" pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
         scrape_start
-        measure produce "$contender" "$rep" $((3 * rows)) "$PINPIPE" run --config "$cfg" --once --from-scratch
+        measure produce "$contender" "$rep" $((3 * rows)) "$(contender_bin "$contender")" run --config "$cfg" --once --from-scratch
         scrape_stop ;;
       psql-kcat)
         measure produce "$contender" "$rep" $((3 * rows)) "$HERE/peers/psql-kcat.sh" "$BOOT" "$topic_prefix" "$suffix" ;;
@@ -314,18 +330,20 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     broker_stop
   done
 done
+done
 
 # --- 2. sink ------------------------------------------------------------------------------------------------
 
-if phase_on sink; then
-say "2. sink: filling a broker with $((3 * ROWS)) + $((3 * SMALL)) records (pinpipe produce, not timed)"
+for BROKERS in $SHAPES; do
+phase_on sink || break
+say "2. sink on $BROKERS broker(s): filling a broker with $((3 * ROWS)) + $((3 * SMALL)) records (pinpipe produce, not timed)"
 broker_start $(topics_of "$PREFIX") $(topics_of "$SMALL_PREFIX")
 for spec in "$PREFIX _bench $ROWS" "$SMALL_PREFIX _bench10 $SMALL"; do
   read -r topic_prefix suffix rows <<<"$spec"
-  cfg="$WORK/config/fill-$topic_prefix.yaml"
+  cfg="$WORK/config/fill-b$BROKERS-$topic_prefix.yaml"
   pinpipe_config "$cfg" produce "$topic_prefix" "$suffix" "unused-$RUN_ID" unused
-  "$PINPIPE" run --config "$cfg" --once --from-scratch >"$LOGS/fill-$topic_prefix.log" 2>&1 \
-    || { tail -n 20 "$LOGS/fill-$topic_prefix.log" >&2; die "filling $topic_prefix.* failed"; }
+  "$PINPIPE" run --config "$cfg" --once --from-scratch >"$LOGS/fill-b$BROKERS-$topic_prefix.log" 2>&1 \
+    || { tail -n 20 "$LOGS/fill-b$BROKERS-$topic_prefix.log" >&2; die "filling $topic_prefix.* failed"; }
   check="$(produce_check "$topic_prefix" $((3 * rows)))"
   [[ "$check" == ok* ]] || die "filling $topic_prefix.*: $check"
 done
@@ -347,16 +365,16 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
       pinpipe-small) topic_prefix="$SMALL_PREFIX" records=$((3 * SMALL)) ;;
       *) topic_prefix="$PREFIX" records=$((3 * ROWS)) ;;
     esac
-    group="bench-$RUN_ID-$contender-$rep"
-    s3prefix="$RUN_ID/$contender-$rep"
+    group="bench-$RUN_ID-b$BROKERS-$contender-$rep"
+    s3prefix="$RUN_ID/b$BROKERS-$contender-$rep"
     case "$contender" in
-      pinpipe | pinpipe-small | pinpipe-metrics)
-        cfg="$WORK/config/sink-$contender-$rep.yaml"
+      pinpipe | pinpipe-before | pinpipe-small | pinpipe-metrics)
+        cfg="$WORK/config/sink-b$BROKERS-$contender-$rep.yaml"
         listen=null
         [[ "$contender" == pinpipe-metrics ]] && listen="127.0.0.1:$METRICS_PORT"
         METRICS_LISTEN="$listen" pinpipe_config "$cfg" sink "$topic_prefix" _bench "$group" "$s3prefix"
         scrape_start
-        measure sink "$contender" "$rep" "$records" "$PINPIPE" run --config "$cfg" --once
+        measure sink "$contender" "$rep" "$records" "$(contender_bin "$contender")" run --config "$cfg" --once
         scrape_stop
         check="$(sink_check "$topic_prefix" "$group" "$records" "$s3prefix")" ;;
       kcat)
@@ -377,11 +395,11 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
   done
 done
 broker_stop
-fi
+done
 
 # --- report -------------------------------------------------------------------------------------------------
 
-loads="$(awk -F'\t' 'NR > 1 {print $14}' "$TSV" | sort -n)"
+loads="$(awk -F'\t' 'NR > 1 {print $15}' "$TSV" | sort -n)"
 props="${BENCH_PRODUCER_PROPERTIES:-}"
 "$PY" - "$WORK/meta.json" <<PY
 import json, os, platform, subprocess, sys
@@ -393,7 +411,7 @@ def sh(cmd):
 loads = [float(x) for x in """$loads""".split()]
 value_bytes = "${VALUE_BYTES:-}"
 meta = {
-    "rows": $ROWS, "repeats": $REPEATS, "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
+    "rows": $ROWS, "repeats": $REPEATS, "shapes": [int(x) for x in "$SHAPES".split()], "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
     "commit": sh("git -C '$REPO' rev-parse --short HEAD"),
     "cpu_model": sh("lscpu | sed -n 's/^Model name: *//p' | head -1") or platform.processor(),
     "nproc": os.cpu_count(), "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
@@ -406,7 +424,7 @@ meta = {
         + ", source.fetch_size $FETCH",
     "peer_a": "\`peers/psql-kcat.sh\`: per table \`COPY (SELECT key, row_to_json(t) ... ORDER BY key) TO STDOUT\` (CSV, tab) | \`kcat -P -K<tab> -X acks=all -X enable.idempotence=true\`, the three tables in parallel",
     "peer_b": "\`peers/produce.py\`: psycopg 3 named cursor (itersize $FETCH), json.dumps per row, one confluent-kafka Producer (acks=all, idempotence, linger.ms 5), produce + poll(0), flush; tables one after the other",
-    "sink_settings": "batch 10,000 records or 16 MiB per object, no age roll (pinpipe max_age 1h), commit after each upload; pinpipe otherwise on its defaults (s3.memory_limit 24 MiB, s3.channel_capacity 5,000, consumer queued.max.messages.kbytes 4096, checksum crc32c); (a) is \`kcat -C -q -e -G <group> -X auto.offset.reset=earliest\` > /dev/null",
+    "sink_settings": "batch 10,000 records or 16 MiB per object, no age roll (pinpipe max_age 1h), commit after each upload; pinpipe otherwise on its defaults (s3.memory_limit 24 MiB, s3.channel_capacity 5,000, consumer queued.max.messages.kbytes 2048, checksum crc32c); (a) is \`kcat -C -q -e -G <group> -X auto.offset.reset=earliest\` > /dev/null",
 }
 note = os.environ.get("BENCH_SCALE_NOTE")
 if note:

@@ -77,7 +77,6 @@ public final class TopicConsumer: Sendable {
         var paused: [KafkaTopicPartition] = []
         var lastLagReport = ContinuousClock.now
         var idlePolls = 0
-        var lastWakeup = ContinuousClock.now
         var handedOver: [KafkaTopicPartition: Int64] = [:]
         defer { logger.debug("Consumer finished", metadata: ["kafka.fetcher_wakeups": "\(consumer.fetcherWakeups)"]) }
         var reportedWaiting = false
@@ -144,13 +143,6 @@ public final class TopicConsumer: Sendable {
                 continue
             }
             idlePolls = 0
-            if records.count < consumer.maxPollRecords, ContinuousClock.now - lastWakeup > .milliseconds(20),
-               consumer.lag().values.contains(where: { $0 > 0 }) {
-                // The queue ran dry although the brokers hold more: librdkafka may be sitting out its fetch
-                // backoff (see `wakeFetchers`).
-                lastWakeup = .now
-                consumer.wakeFetchers()
-            }
             Self.noteHandedOver(records, in: &handedOver)
             // Always enqueued (bounded by one poll above the high watermark); a full channel is handled above.
             channel.trySend(SinkInput(records: records, epoch: current))

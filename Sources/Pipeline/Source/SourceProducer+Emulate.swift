@@ -147,7 +147,8 @@ extension SourceProducer {
     {
         for row in rows {
             try await produceRow(topic: configuration.kafka.topic(for: row.table), key: row.key, value: row.value,
-                                 headers: [KafkaHeader(key: "pinpipe.table", value: Array(row.table.table.utf8))],
+                                 headers: source.tableHeader
+                                     ? [KafkaHeader(key: "pinpipe.table", value: Array(row.table.table.utf8))] : [],
                                  onDelivery: onDelivery)
         }
     }

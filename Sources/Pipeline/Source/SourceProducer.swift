@@ -176,7 +176,7 @@ public final class SourceProducer: Sendable {
                 var encoder: PostgresRowEncoder?
                 var value: [UInt8] = []
                 value.reserveCapacity(4096)
-                let header = [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))]
+                let header = source.tableHeader ? [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))] : []
                 var rows = 0
                 for try await batch in connection.stream(sql, after.map { [String($0)] } ?? [], fetchSize: source.fetchSize) {
                     if shutdown.isTriggered { return }
