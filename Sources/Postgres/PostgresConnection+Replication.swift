@@ -64,6 +64,19 @@ extension PostgresConnection {
         }
     }
 
+    /// Waits up to `timeout` for the next message, then returns it with every further one already received (at
+    /// most `maxFrames`); empty when none came in time.
+    public func readReplicationFrames(timeout: Duration, maxFrames: Int = 1024) async throws(PostgresError) -> [ReplicationFrame] {
+        let messages = try await perform("reading the replication stream", {
+            $0.readCopyDataBatch(timeout: timeout, maxMessages: maxFrames)
+        }).get()
+        do {
+            return try messages.map { try ReplicationFrame.decode($0) }
+        } catch {
+            throw PostgresError(code: .protocolViolation, message: "\(error)")
+        }
+    }
+
     /// Tells the server how far the changes are handled: it keeps the WAL after `flushed`, and a new stream on
     /// the slot starts there.
     public func sendStandbyStatus(received: PostgresLSN, flushed: PostgresLSN, now: PostgresTimestamp,

@@ -59,6 +59,34 @@ extension PostgresConnectionCore {
         }
     }
 
+    /// Waits up to `timeout` for the first COPY message, then takes every further one that already arrived (up to
+    /// `maxMessages`) without waiting: one call per burst instead of one per message.
+    func readCopyDataBatch(timeout: Duration, maxMessages: Int) -> Result<[[UInt8]], PostgresError> {
+        guard let conn else { return .failure(PostgresError(code: .connectionClosed, message: "the connection is closed")) }
+        var messages: [[UInt8]] = []
+        switch readCopyData(timeout: timeout) {
+        case .failure(let error): return .failure(error)
+        case .success(nil): return .success([])
+        case .success(let first?): messages.append(first)
+        }
+        var refilled = false
+        while messages.count < maxMessages {
+            var buffer: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(conn, &buffer, 1)
+            if length > 0, let buffer {
+                messages.append([UInt8](UnsafeRawBufferPointer(start: buffer, count: Int(length))))
+                PQfreemem(buffer)
+                refilled = false
+                continue
+            }
+            // Nothing (or an end) buffered: read what the socket holds once more, then stop; an error or the end
+            // is reported by the next call, after these messages are handled.
+            guard length == 0, !refilled, PQconsumeInput(conn) != 0 else { break }
+            refilled = true
+        }
+        return .success(messages)
+    }
+
     /// Sends one COPY message (a standby status update) and flushes it.
     func writeCopyData(_ bytes: [UInt8]) -> Result<Void, PostgresError> {
         guard let conn else { return .failure(PostgresError(code: .connectionClosed, message: "the connection is closed")) }

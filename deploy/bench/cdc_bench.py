@@ -6,14 +6,15 @@ Run it through deploy/bench/cdc-bench.sh (stack up with the test broker, release
 table of --rows rows (REPLICA IDENTITY FULL), both contenders' slots made before the load (pinpipe's by a first
 `run --once`, which also takes its snapshot), then a pgbench-style update load of --updates single-row updates in
 transactions of --per-txn statements; then each contender drains its slot into its own topic, timed from start to
-the moment the topic holds every change. Reported: changes/s, CPU seconds (user+system of the contender's
-processes), peak RSS; medians over the repeats.
+the moment it exited with the topic holding every change (pinpipe `run --once`, at least once and with
+kafka.exactly_once; the peer `pg_recvlogical --endpos <the load's WAL end> | kcat -P`). Contenders run in a rotated
+order. Reported: changes/s, CPU seconds (user+system of the contender's processes) and peak RSS from wait4; medians
+over the repeats.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,31 +47,28 @@ def topic_count(topic: str) -> int:
         c.close()
 
 
-def proc_figures(pids: list[int]) -> tuple[float, int]:
-    """CPU seconds (user + system) and peak RSS in MB, summed over the processes (read before they exit)."""
-    tick = os.sysconf("SC_CLK_TCK")
+def drain(procs: list[subprocess.Popen], topic: str, target: int, timeout: float) -> tuple[float, float, int]:
+    """Waits until every process of a contender exited (each drains to a fixed end and exits), then checks the
+    topic holds `target` records. Returns wall seconds from `start`, CPU seconds (user + system) and the summed
+    peak RSS in MB, from wait4's resource usage."""
     cpu, rss = 0.0, 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += (int(fields[11]) + int(fields[12])) / tick
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    rss += int(line.split()[1]) // 1024
-        except OSError:
-            pass
-    return cpu, rss
-
-
-def wait_for(topic: str, target: int, pids: list[int], timeout: float) -> tuple[float, float, int]:
-    start = time.monotonic()
-    cpu = rss = 0
-    while time.monotonic() - start < timeout:
-        cpu, rss = proc_figures(pids)  # the last reading before the count is reached
-        if topic_count(topic) >= target:
-            return time.monotonic() - start, cpu, rss
-        time.sleep(0.1)
-    raise RuntimeError(f"{topic}: fewer than {target} records after {timeout:.0f} s")
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                p.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{topic}: a contender did not finish within {timeout:.0f} s")
+            time.sleep(0.02)
+        cpu += usage.ru_utime + usage.ru_stime
+        rss += usage.ru_maxrss // 1024
+    wall = time.monotonic()
+    have = topic_count(topic)
+    if have < target:
+        raise RuntimeError(f"{topic}: {have} records, expected at least {target}")
+    return wall, cpu, rss
 
 
 def main() -> None:
@@ -81,7 +79,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--binary", default=str(REPO / ".build/release/pinpipe"))
     args = ap.parse_args()
-    results: dict[str, list[tuple[float, float, int]]] = {"pinpipe": [], "pg_recvlogical | kcat": []}
+    results: dict[str, list[tuple[float, float, int]]] = {"pinpipe": [], "pinpipe exactly_once": [],
+                                                          "pg_recvlogical | kcat": []}
     for repeat in range(args.repeats):
         tag = f"cb{int(time.time()) % 100000}r{repeat}"
         table = f"geolocation_data_{tag}"
@@ -96,15 +95,19 @@ def main() -> None:
         with pg() as c:
             for t in ("pinterest_data", "user_data"):
                 c.execute(f"CREATE TABLE {t}_{tag} (LIKE {t} INCLUDING ALL)")
-        env = dict(os.environ, PINPIPE_CONFIG_TABLE_SUFFIX=f"_{tag}", PINPIPE_CONFIG_ROLES="produce",
-                   PINPIPE_CONFIG_STATE_DIR=str(work / "state"), PINPIPE_CONFIG_EXACTLY_ONCE="false")
-        cfg = work / "pinpipe.yaml"
-        cfg.write_text(subprocess.run(["bash", str(REPO / "deploy/dev/pinpipe-stack-config.sh"), tag, "cdc"], env=env,
-                                      check=True, capture_output=True, text=True).stdout)
-        subprocess.run([args.binary, "cdc", "setup", "-c", str(cfg)], check=True, capture_output=True)
         clean = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET",)}
-        subprocess.run([args.binary, "run", "-c", str(cfg), "--once"], check=True, capture_output=True, env=clean)
-        base = topic_count(f"{tag}.geo")
+        # Two pinpipe contenders, each with its own slot, topics and state: at least once and exactly once.
+        configs, bases = {}, {}
+        for name, prefix, eos in (("pinpipe", tag, "false"), ("pinpipe exactly_once", f"{tag}e", "true")):
+            env = dict(os.environ, PINPIPE_CONFIG_TABLE_SUFFIX=f"_{tag}", PINPIPE_CONFIG_ROLES="produce",
+                       PINPIPE_CONFIG_STATE_DIR=str(work / f"state-{prefix}"), PINPIPE_CONFIG_EXACTLY_ONCE=eos)
+            cfg = work / f"pinpipe-{prefix}.yaml"
+            cfg.write_text(subprocess.run(["bash", str(REPO / "deploy/dev/pinpipe-stack-config.sh"), prefix, "cdc"],
+                                          env=env, check=True, capture_output=True, text=True).stdout)
+            subprocess.run([args.binary, "cdc", "setup", "-c", str(cfg)], check=True, capture_output=True)
+            subprocess.run([args.binary, "run", "-c", str(cfg), "--once"], check=True, capture_output=True, env=clean)
+            configs[name] = (cfg, f"{prefix}.geo")
+            bases[name] = topic_count(f"{prefix}.geo")
         # The load: single-row updates, --per-txn to a transaction.
         t0 = time.monotonic()
         with pg() as c:
@@ -112,29 +115,38 @@ def main() -> None:
                 with c.transaction():
                     for j in range(args.per_txn):
                         c.execute(f"UPDATE {table} SET country = %s WHERE ind = %s", (f"c{i + j}", (i + j) % args.rows))
-        print(f"repeat {repeat + 1}: {args.updates} updates written in {time.monotonic() - t0:.1f} s", flush=True)
+        with pg() as c:
+            end = c.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        print(f"repeat {repeat + 1}: {args.updates} updates written in {time.monotonic() - t0:.1f} s; WAL end {end}", flush=True)
 
-        # pinpipe drains its slot.
-        log = open(work / "pinpipe.log", "wb")
-        p = subprocess.Popen([args.binary, "run", "-c", str(cfg), "--once"], stdout=log, stderr=subprocess.STDOUT, env=clean)
-        secs, cpu, rss = wait_for(f"{tag}.geo", base + args.updates, [p.pid], 600)
-        p.wait(120)
-        results["pinpipe"].append((secs, cpu, rss))
-
-        # The peer drains its slot: one wal2json (format 2) line per change, one Kafka record per line.
-        recv = subprocess.Popen(["pg_recvlogical", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"], "-d", PG["dbname"],
-                                 "--slot", f"peer_{tag}", "--start", "-o", "format-version=2", "-o", "include-transaction=false",
-                                 "-f", "-"], stdout=subprocess.PIPE, env=dict(os.environ, PGPASSWORD=PG["password"]),
-                                start_new_session=True)
-        kcat = subprocess.Popen(["kcat", "-P", "-b", BOOTSTRAP, "-t", f"{tag}.peer", "-X", "acks=all"], stdin=recv.stdout,
-                                start_new_session=True)
-        recv.stdout.close()
-        secs, cpu, rss = wait_for(f"{tag}.peer", args.updates, [recv.pid, kcat.pid], 600)
-        results["pg_recvlogical | kcat"].append((secs, cpu, rss))
-        for q in (recv, kcat):
-            os.killpg(q.pid, signal.SIGTERM)
-            q.wait(30)
-        subprocess.run([args.binary, "cdc", "drop", "-c", str(cfg)], capture_output=True)
+        # Every contender drains the same backlog and exits: pinpipe --once stops at the WAL end of its start once
+        # Kafka acknowledged (exactly once: committed) everything; pg_recvlogical --endpos stops at the load's WAL
+        # end, and kcat then sends what it read and exits at end of input (kcat reads its input in blocks, so it
+        # holds the last lines until the pipe closes: a peer without an end would never be measured complete).
+        order = list(results)
+        order = order[repeat % len(order):] + order[:repeat % len(order)]
+        for name in order:
+            start = time.monotonic()
+            if name.startswith("pinpipe"):
+                cfg, topic = configs[name]
+                log = open(work / f"{topic}.log", "wb")
+                procs = [subprocess.Popen([args.binary, "run", "-c", str(cfg), "--once"], stdout=log,
+                                          stderr=subprocess.STDOUT, env=clean)]
+                target = bases[name] + args.updates
+            else:
+                topic = f"{tag}.peer"
+                recv = subprocess.Popen(["pg_recvlogical", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"],
+                                         "-d", PG["dbname"], "--slot", f"peer_{tag}", "--start", "--endpos", str(end),
+                                         "-o", "format-version=2", "-o", "include-transaction=false", "-f", "-"],
+                                        stdout=subprocess.PIPE, env=dict(os.environ, PGPASSWORD=PG["password"]))
+                kcat = subprocess.Popen(["kcat", "-P", "-b", BOOTSTRAP, "-t", topic, "-X", "acks=all"], stdin=recv.stdout)
+                recv.stdout.close()
+                procs = [recv, kcat]
+                target = args.updates
+            done, cpu, rss = drain(procs, topic, target, 600)
+            results[name].append((done - start, cpu, rss))
+        for cfg, _ in configs.values():
+            subprocess.run([args.binary, "cdc", "drop", "-c", str(cfg)], capture_output=True)
         with pg() as c:
             c.execute(f"SELECT pg_drop_replication_slot('peer_{tag}')")
             c.execute(f"DROP PUBLICATION peer_{tag}")

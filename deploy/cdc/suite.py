@@ -244,7 +244,9 @@ class Scenario:
             state[name] = {k: v for part in per.values() for k, v in part.items()}
         return state
 
-    def compare(self, label: str, got: dict, truth: dict) -> bool:
+    def compare(self, label: str, got: dict, truth: dict, report: bool = True) -> bool:
+        if not report:
+            return all(got.get(name, {}) == rows for name, rows in truth.items())
         ok = True
         for name, rows in truth.items():
             have = got.get(name, {})
@@ -261,7 +263,13 @@ class Scenario:
         time.sleep(settle)  # the sink's batches roll after max_age
         truth = self.truth()
         kafka, records, twice, snapshot_twice = self.kafka_state()
+        # The sink may still be joining its group (a restarted member waits out the killed ones' sessions):
+        # give it up to 90 s to store what Kafka holds.
+        deadline = time.monotonic() + 90
         s3 = self.s3_state()
+        while not self.compare("S3", s3, truth, report=False) and time.monotonic() < deadline:
+            time.sleep(3)
+            s3 = self.s3_state()
         ok_k = self.compare("Kafka", kafka, truth)
         ok_s = self.compare("S3", s3, truth)
         if self.eos and (twice or snapshot_twice):

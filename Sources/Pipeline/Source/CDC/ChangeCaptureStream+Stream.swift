@@ -123,7 +123,8 @@ extension ChangeCaptureStream {
             await source.hooks.hangIfRequested(actor: SourceProducer.actorName, startedAt: started)
             if let failure = acks.takeFailure() { throw failure }
             var replyNow = false
-            if let frame = try await connection.readReplicationFrame(timeout: .milliseconds(500)) {
+            // One call per burst of messages (everything already received), not one per message.
+            for frame in try await connection.readReplicationFrames(timeout: .milliseconds(500)) {
                 switch frame {
                 case .keepalive(let end, _, let reply):
                     serverEnd = max(serverEnd, end)
@@ -132,7 +133,7 @@ extension ChangeCaptureStream {
                         acks.idle(at: end)
                         transactions?.idle(at: end)
                     }
-                    replyNow = reply
+                    replyNow = replyNow || reply
                 case .xlogData(let walStart, let walEnd, _, let payload):
                     serverEnd = max(serverEnd, walEnd)
                     let message: PgOutputMessage
