@@ -96,6 +96,7 @@ extension ChangeCaptureStream {
                         backoff: inout Backoff) async throws -> Bool {
         // Exactly once: what Kafka already holds (records of transactions up to this position are skipped).
         let resume = transactions?.committed
+        let newestSnapshot = coverage.segments.compactMap { PostgresLSN($0.point) }.max() ?? .zero
         let startEnd = try await connection.identifySystem().walPosition
         let slotPosition = try await slotConfirmedPosition()
         try await connection.startReplication(slot: slot, from: .zero, publications: [publication])
@@ -163,9 +164,11 @@ extension ChangeCaptureStream {
                     case .insert, .update, .delete, .truncate:
                         guard let current = transaction else { break }
                         for change in try changes(message, relations: relations, value: &value) {
-                            // Older than the snapshot that read this key: the snapshot's row has it.
-                            guard coverage.isNewer(table: change.state.table.name, key: change.key.flatMap(Self.integer),
-                                                   commitLSN: current.commitLSN) else { continue }
+                            // Older than the snapshot that read this key: the snapshot's row has it. (Past the newest
+                            // snapshot's point every change is newer: no lookup.)
+                            guard current.commitLSN >= newestSnapshot
+                                || coverage.isNewer(table: change.state.table.name, key: change.key.flatMap(Self.integer),
+                                                    commitLSN: current.commitLSN) else { continue }
                             let headers = Self.headers(op: change.op, lsn: walStart, commitTime: current.commitTime.unixMilliseconds,
                                                        table: change.state.table)
                             // A truncate marker goes to every partition: a reader of one partition sees it in order.
