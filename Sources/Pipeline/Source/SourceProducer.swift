@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Kafka
 import Logging
@@ -268,11 +269,13 @@ public final class SourceProducer: Sendable {
     }
 
     /// Produces one record; waiting for acknowledgements (a slow or absent broker) is an outage, not a hang.
+    /// `acknowledged`: the topic's counter when the caller resolved it already (per record, the lookup shows).
     func produceRow(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
+                    acknowledged counter: CoreMetrics.Counter? = nil,
                     onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
         async throws(KafkaError)
     {
-        let acknowledged = stats.acknowledgedCounter(topic: topic)
+        let acknowledged = counter ?? stats.acknowledgedCounter(topic: topic)
         let callback: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
             if case .success = result { acknowledged.increment() }
             onDelivery(result)

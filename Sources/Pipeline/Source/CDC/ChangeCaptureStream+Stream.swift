@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Kafka
 import Logging
@@ -13,6 +14,9 @@ extension ChangeCaptureStream {
         var table: TableSource
         var topic: String
         var encoder: PostgresRowEncoder
+        /// The topic's produced and acknowledged counters, resolved once per relation rather than per record.
+        var produced: CoreMetrics.Counter
+        var acknowledged: CoreMetrics.Counter
     }
 
     /// Records dispatched and acknowledged, and how far the slot may be confirmed.
@@ -118,6 +122,7 @@ extension ChangeCaptureStream {
         var newestCommit: PostgresTimestamp?
         var value: [UInt8] = []
         var partitionCache: [String: [Int32?]] = [:]
+        var changeCounts: [String: Int] = [:]
         var lastLagWarning = ContinuousClock.now - .seconds(3600)
         while !source.shutdown.isTriggered {
             source.liveness.beat()
@@ -158,8 +163,11 @@ extension ChangeCaptureStream {
                             let encoder = try PostgresRowEncoder(
                                 columns: relation.columns.map { PostgresColumn(name: $0.name, typeOID: $0.typeOID) },
                                 keyColumn: table.keyColumn)
-                            relations[relation.oid] = RelationState(relation: relation, table: table,
-                                                                    topic: configuration.kafka.topic(for: table), encoder: encoder)
+                            let topic = configuration.kafka.topic(for: table)
+                            relations[relation.oid] = RelationState(
+                                relation: relation, table: table, topic: topic, encoder: encoder,
+                                produced: source.stats.counter(MetricName.produced, [("topic", topic)]),
+                                acknowledged: source.stats.acknowledgedCounter(topic: topic))
                         }
                     case .insert, .update, .delete, .truncate:
                         guard let current = transaction else { break }
@@ -181,22 +189,26 @@ extension ChangeCaptureStream {
                                     if resume?.alreadySent(commitLSN: current.commitLSN, index: index) == true { continue }
                                     if transactions.isDue { try await transactions.commit() }
                                     try await source.produceRow(topic: change.state.topic, partition: partition, key: change.key,
-                                                                value: change.value, headers: headers) { transactions.delivered($0) }
+                                                                value: change.value, headers: headers,
+                                                                acknowledged: change.state.acknowledged) { transactions.delivered($0) }
                                     transactions.added { $0.sent(commitLSN: current.commitLSN, index: index) }
                                 } else {
                                     let sequence = acks.dispatch(after: lastCommitEnd)
                                     try await source.produceRow(topic: change.state.topic, partition: partition, key: change.key,
-                                                                value: change.value, headers: headers) { acks.delivered(sequence, $0) }
+                                                                value: change.value, headers: headers,
+                                                                acknowledged: change.state.acknowledged) { acks.delivered(sequence, $0) }
                                 }
-                                source.stats.recordProduced(1, topic: change.state.topic)
+                                change.state.produced.increment()
                             }
-                            source.stats.recordChanges(1, op: change.op)
+                            changeCounts[change.op, default: 0] += 1
                         }
                     case .origin, .type, .logicalMessage:
                         break
                     }
                 }
             }
+            for (op, count) in changeCounts { source.stats.recordChanges(count, op: op) }
+            changeCounts.removeAll(keepingCapacity: true)
             if let transactions, transactions.isDue { try await transactions.commit() }
             let confirmed = transactions?.confirmed ?? acks.confirmed
             let pending = transactions?.uncommitted ?? acks.pending
