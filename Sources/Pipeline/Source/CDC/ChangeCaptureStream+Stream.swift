@@ -123,14 +123,26 @@ extension ChangeCaptureStream {
         var value: [UInt8] = []
         var partitionCache: [String: [Int32?]] = [:]
         var changeCounts: [String: Int] = [:]
+        var readAhead: Task<[ReplicationFrame], any Error>?
+        defer { readAhead?.cancel() }
         var lastLagWarning = ContinuousClock.now - .seconds(3600)
         while !source.shutdown.isTriggered {
             source.liveness.beat()
             await source.hooks.hangIfRequested(actor: SourceProducer.actorName, startedAt: started)
             if let failure = acks.takeFailure() { throw failure }
             var replyNow = false
-            // One call per burst of messages (everything already received), not one per message.
-            for frame in try await connection.readReplicationFrames(timeout: .milliseconds(500)) {
+            // One call per burst of messages (everything already received), not one per message. While a burst
+            // is produced the next one is read (the connection's own thread reads, this task produces), as
+            // `pg_recvlogical | kcat` overlap; when idle nothing is read ahead, so status updates are not held up.
+            let frames: [ReplicationFrame]
+            if let ahead = readAhead {
+                frames = try await ahead.value
+            } else {
+                frames = try await connection.readReplicationFrames(timeout: .milliseconds(500))
+            }
+            // (A short wait: a status update or the stop of --once queues behind this read.)
+            readAhead = frames.isEmpty ? nil : Task { try await connection.readReplicationFrames(timeout: .milliseconds(20)) }
+            for frame in frames {
                 switch frame {
                 case .keepalive(let end, _, let reply):
                     serverEnd = max(serverEnd, end)
@@ -240,6 +252,7 @@ extension ChangeCaptureStream {
                 try await connection.sendStandbyStatus(received: seen, flushed: confirmed, now: .now)
                 logger.notice("CDC caught up with the WAL end at start; stopping (--once)", metadata: [
                     "cdc.slot": "\(slot)", "cdc.confirmed": "\(confirmed)"])
+                if let ahead = readAhead { _ = try? await ahead.value }
                 await connection.close()
                 return true
             }
@@ -256,6 +269,7 @@ extension ChangeCaptureStream {
             await source.flush()
         }
         try? await connection.sendStandbyStatus(received: seen, flushed: transactions?.confirmed ?? acks.confirmed, now: .now)
+        if let ahead = readAhead { _ = try? await ahead.value }
         await connection.close()
         return false
     }
