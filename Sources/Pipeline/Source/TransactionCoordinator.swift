@@ -286,11 +286,19 @@ final class TransactionCoordinator: Sendable {
         for (table, position) in positions.sorted(by: { $0.key < $1.key }) {
             try await producer.produce(topic: offsetsTopic, key: Array(table.utf8), value: position.encoded()) { _ in }
         }
+        try await producer.commitTransactionRetrying(timeout: commitTimeout, liveness: liveness, logger: logger)
+    }
+}
+
+extension KafkaProducer {
+    /// Commits the open transaction, beating `liveness` while it waits; a retriable error that does not require
+    /// an abort (a timeout) is retried up to 5 times.
+    func commitTransactionRetrying(timeout: Duration, liveness: ActorLiveness, logger: Logger) async throws(KafkaError) {
         var attempt = 0
         while true {
             do {
                 try await liveness.whileWaiting { () async throws(KafkaError) in
-                    try await producer.commitTransaction(timeout: commitTimeout)
+                    try await self.commitTransaction(timeout: timeout)
                 }
                 return
             } catch where error.isRetriable && !error.requiresAbort && attempt < 5 {

@@ -120,12 +120,9 @@ final class ChangeCaptureTransactions: Sendable {
     /// A PostgreSQL transaction ended at `end`: the slot may pass it once its records are committed in Kafka.
     func transactionEnded(at end: PostgresLSN) {
         state.withLock { s in
-            if s.records == 0 {
-                s.idle = max(s.idle, end)
-            } else {
-                s.open.confirmable = end.description
-            }
+            if s.records > 0 { s.open.confirmable = end.description }
         }
+        idle(at: end)
     }
 
     /// Records in the open transaction, not yet committed.
@@ -155,18 +152,7 @@ final class ChangeCaptureTransactions: Sendable {
         do throws(KafkaError) {
             try await producer.produce(topic: offsetsTopic, key: Array(ChangeCapturePosition.key(slot: next.slot).utf8),
                                        value: next.encoded()) { _ in }
-            var attempt = 0
-            while true {
-                do {
-                    try await liveness.whileWaiting { () async throws(KafkaError) in
-                        try await producer.commitTransaction(timeout: .seconds(60))
-                    }
-                    break
-                } catch where error.isRetriable && !error.requiresAbort && attempt < 5 {
-                    attempt += 1
-                    logger.warning("Transaction commit failed; retrying", metadata: [LogKey.error: "\(error)"])
-                }
-            }
+            try await producer.commitTransactionRetrying(timeout: .seconds(60), liveness: liveness, logger: logger)
         } catch {
             if error.isFatal || !(error.requiresAbort || error.isRetriable) { throw error }
             try await abort(because: "\(error)")
