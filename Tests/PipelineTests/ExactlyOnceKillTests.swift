@@ -81,10 +81,30 @@ enum StackBroker {
         var missing: [String: Int]
     }
 
+    /// Up to three attempts, each with fresh topics and tables, until the kill lands mid-snapshot (something in
+    /// Kafka, not everything). Under load a fixed delay can fall before the first record or after the last; such
+    /// an attempt proves nothing, so it is repeated rather than counted. The test fails if no attempt hits.
+    func killMidSnapshot(exactlyOnce: Bool, wipeState: Bool) async throws -> Outcome {
+        var misses: [String] = []
+        for attempt in 1...3 {
+            switch try await killAndRestart(exactlyOnce: exactlyOnce, wipeState: wipeState, attempt: attempt) {
+            case .hit(let outcome): return outcome
+            case .missed(let why): misses.append(why)
+            }
+        }
+        Issue.record("no kill landed mid-snapshot in 3 attempts: \(misses)")
+        throw TestStackError(message: "no kill landed mid-snapshot")
+    }
+
+    enum Attempt {
+        case hit(Outcome)
+        case missed(String)
+    }
+
     /// Runs the produce role in snapshot mode, kill -9s it at a random moment mid-snapshot, restarts it (after
     /// deleting the state directory when `wipeState`) and lets it finish; then counts the keys.
-    func killAndRestart(exactlyOnce: Bool, wipeState: Bool) async throws -> Outcome {
-        let harness = try PipelineHarness(exactlyOnce ? (wipeState ? "eoswipe" : "eoskill") : "aloskill")
+    func killAndRestart(exactlyOnce: Bool, wipeState: Bool, attempt: Int) async throws -> Attempt {
+        let harness = try PipelineHarness((exactlyOnce ? (wipeState ? "eoswipe" : "eoskill") : "aloskill") + "\(attempt)")
         let suffix = "_\(harness.prefix)"
         let expected = try await makeTables(harness, suffix: suffix)
         defer { Task { try? await dropTables(harness, suffix: suffix) } }
@@ -94,7 +114,10 @@ enum StackBroker {
         try await first.waitForLog(exactlyOnce ? "Exactly-once: producing in transactions" : "pinpipe ready")
         let delay = Duration.milliseconds(Int.random(in: 150...700))
         try await Task.sleep(for: delay)
-        #expect(first.process.isRunning, "the snapshot ended before the kill (\(delay)):\n\(first.output.suffix(2000))")
+        guard first.process.isRunning else {
+            _ = try await first.wait(timeout: .seconds(10))
+            return .missed("attempt \(attempt): the snapshot ended before the kill (\(delay))")
+        }
         first.signal(SIGKILL)
         _ = try await first.wait(timeout: .seconds(10))
         #expect(first.process.terminationReason == .uncaughtSignal && first.process.terminationStatus == SIGKILL,
@@ -103,10 +126,13 @@ enum StackBroker {
         for topic in harness.topics {
             produced += try keyCounts(harness, topic: topic, readCommitted: false).values.reduce(0, +)
         }
-        #expect(produced > 0, "nothing reached Kafka before the kill")
-        #expect(produced < expected.values.reduce(0) { $0 + $1.count }, "everything was produced before the kill")
-        if wipeState {
-            try FileManager.default.removeItem(at: harness.directory.appendingPathComponent("state"))
+        let total = expected.values.reduce(0) { $0 + $1.count }
+        guard produced > 0, produced < total else {
+            return .missed("attempt \(attempt): \(produced) of \(total) records in Kafka at the kill (\(delay))")
+        }
+        let state = harness.directory.appendingPathComponent("state")
+        if wipeState, FileManager.default.fileExists(atPath: state.path) {
+            try FileManager.default.removeItem(at: state)
         }
         let second = try await harness.run(["run", "--config", harness.configPath, "--once"], timeout: .seconds(120))
         #expect(second.status == 0, "\(second.output.suffix(3000))")
@@ -122,14 +148,14 @@ enum StackBroker {
             missing[name] = expected[name]!.subtracting(counts.keys).count
             #expect(Set(counts.keys).isSubset(of: expected[name]!), "keys that are no rows in \(name)")
         }
-        return Outcome(killedAfter: delay, producedBeforeKill: produced, duplicates: duplicates, missing: missing)
+        return .hit(Outcome(killedAfter: delay, producedBeforeKill: produced, duplicates: duplicates, missing: missing))
     }
 
     @Test(.enabled("needs a broker that honours transactions (PINPIPE_STACK_BROKER_LIBRARY_PATH)") {
         try await StackBroker.honoursTransactions()
     })
     func exactlyOnceSurvivesKillNine() async throws {
-        let outcome = try await killAndRestart(exactlyOnce: true, wipeState: false)
+        let outcome = try await killMidSnapshot(exactlyOnce: true, wipeState: false)
         print("exactly_once on, kill -9 after \(outcome.killedAfter): \(outcome.producedBeforeKill) records in Kafka "
               + "before the kill; duplicates \(outcome.duplicates), missing \(outcome.missing)")
         #expect(outcome.duplicates.values.allSatisfy { $0 == 0 }, "\(outcome.duplicates)")
@@ -140,7 +166,7 @@ enum StackBroker {
         try await StackBroker.honoursTransactions()
     })
     func exactlyOnceSurvivesKillNineAndALostStateDirectory() async throws {
-        let outcome = try await killAndRestart(exactlyOnce: true, wipeState: true)
+        let outcome = try await killMidSnapshot(exactlyOnce: true, wipeState: true)
         print("exactly_once on, kill -9 after \(outcome.killedAfter), state directory deleted: "
               + "\(outcome.producedBeforeKill) records before the kill; duplicates \(outcome.duplicates), "
               + "missing \(outcome.missing)")
@@ -150,7 +176,7 @@ enum StackBroker {
 
     /// At-least-once: nothing is lost; what the last saved checkpoint did not cover is sent again.
     @Test func atLeastOnceResendsWhatTheCheckpointMissed() async throws {
-        let outcome = try await killAndRestart(exactlyOnce: false, wipeState: false)
+        let outcome = try await killMidSnapshot(exactlyOnce: false, wipeState: false)
         print("exactly_once off, kill -9 after \(outcome.killedAfter): \(outcome.producedBeforeKill) records before "
               + "the kill; duplicates \(outcome.duplicates), missing \(outcome.missing)")
         #expect(outcome.missing.values.allSatisfy { $0 == 0 }, "\(outcome.missing)")
