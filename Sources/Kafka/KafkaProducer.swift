@@ -61,6 +61,7 @@ public final class KafkaProducer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.admin = BlockingExecutor(name: "kafka-admin")
+        state.attachMainQueue(of: handle)
         pollThread.submit { [handle = self.handle, context, state, logger] in
             withExtendedLifetime(context) {  // the callbacks' opaque: alive until the client is destroyed
                 KafkaProducer.pollLoop(handle: handle, state: state, logger: logger)
@@ -144,6 +145,7 @@ public final class KafkaProducer: Sendable {
             state.flushRequests.withLock {
                 $0.append(.init(deadline: deadline, continuation: continuation))
             }
+            state.wakePollThread()
         }
         guard drained else {
             throw KafkaError(
@@ -166,6 +168,7 @@ public final class KafkaProducer: Sendable {
             logger.info("Kafka producer flush before shutdown incomplete", metadata: ["kafka.error": "\(error)"])
         }
         state.stopRequested.store(true, ordering: .sequentiallyConsistent)
+        state.wakePollThread()
         await waitForPollThread()
         await admin.shutdownAndWait()
         logger.info("Kafka producer shut down")
@@ -239,30 +242,38 @@ public final class KafkaProducer: Sendable {
                             $0.u.mem.size = keyBytes.count
                         }
                     }
-                    // Header names and values are rare and small: copy them to C memory for the call.
-                    var allocations: [UnsafeMutableRawPointer] = []
-                    defer { allocations.forEach { free($0) } }
-                    for header in headers {
-                        let name = strdup(header.key)!
-                        allocations.append(UnsafeMutableRawPointer(name))
-                        let bytes = malloc(max(1, header.value.count))!
-                        allocations.append(bytes)
-                        header.value.withUnsafeBytes { source in
-                            if let base = source.baseAddress { bytes.copyMemory(from: base, byteCount: source.count) }
+                    // librdkafka copies header names and values during the call: lay them out in one scratch buffer
+                    // (names NUL-terminated), on the stack when small, rather than one allocation per string.
+                    let scratchSize = headers.reduce(0) { $0 + $1.key.utf8.count + 1 + $1.value.count }
+                    return withUnsafeTemporaryAllocation(byteCount: max(1, scratchSize), alignment: 1) { scratch in
+                        var cursor = 0
+                        for header in headers {
+                            let name = scratch.baseAddress! + cursor
+                            for byte in header.key.utf8 {
+                                scratch[cursor] = byte
+                                cursor += 1
+                            }
+                            scratch[cursor] = 0
+                            cursor += 1
+                            let bytes = scratch.baseAddress! + cursor
+                            header.value.withUnsafeBytes { source in
+                                if let base = source.baseAddress { bytes.copyMemory(from: base, byteCount: source.count) }
+                            }
+                            cursor += header.value.count
+                            add(RD_KAFKA_VTYPE_HEADER) {
+                                $0.u.header.name = UnsafePointer(name.assumingMemoryBound(to: CChar.self))
+                                $0.u.header.val = UnsafeRawPointer(bytes)
+                                $0.u.header.size = header.value.count
+                            }
                         }
-                        add(RD_KAFKA_VTYPE_HEADER) {
-                            $0.u.header.name = UnsafePointer(name)
-                            $0.u.header.val = UnsafeRawPointer(bytes)
-                            $0.u.header.size = header.value.count
+                        defer { vus.baseAddress!.deinitialize(count: count) }
+                        guard let error = rd_kafka_produceva(rk, vus.baseAddress, count) else {
+                            return RD_KAFKA_RESP_ERR_NO_ERROR
                         }
+                        let code = rd_kafka_error_code(error)
+                        rd_kafka_error_destroy(error)
+                        return code
                     }
-                    defer { vus.baseAddress!.deinitialize(count: count) }
-                    guard let error = rd_kafka_produceva(rk, vus.baseAddress, count) else {
-                        return RD_KAFKA_RESP_ERR_NO_ERROR
-                    }
-                    let code = rd_kafka_error_code(error)
-                    rd_kafka_error_destroy(error)
-                    return code
                 }
             }
         }
@@ -272,6 +283,7 @@ public final class KafkaProducer: Sendable {
         guard !shutdownStarted.exchange(true, ordering: .sequentiallyConsistent) else { return }
         logger.warning("Kafka producer dropped without shutdown(timeout:); unacknowledged records fail, client destroyed")
         state.stopRequested.store(true, ordering: .sequentiallyConsistent)
+        state.wakePollThread()
         KafkaProducer.destroyedInDeinit.add(1, ordering: .relaxed)
     }
 
@@ -321,6 +333,7 @@ public final class KafkaProducer: Sendable {
         for request in flushes { request.continuation.resume(returning: false) }
         for (_, rkt) in state.topics.withLock({ $0 }) { rd_kafka_topic_destroy(rkt.pointer) }
         state.topics.withLock { $0.removeAll() }
+        state.releaseMainQueue()
         rd_kafka_destroy(rk)
     }
 }

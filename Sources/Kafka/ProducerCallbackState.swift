@@ -23,8 +23,32 @@ final class ProducerCallbackState: Sendable {
     /// `rd_kafka_topic_t` handles by name, destroyed at teardown.
     let topics = Mutex<[String: RDKafkaHandle]>([:])
 
+    /// A reference to the client's main queue (the one `rd_kafka_poll` serves), so another thread can end the poll
+    /// thread's wait at once (`rd_kafka_queue_yield`) when it posts a flush or a stop, rather than after the wait's
+    /// 100 ms. Released by the teardown, under the lock, before the client is destroyed.
+    private let mainQueue = Mutex<RDKafkaHandle?>(nil)
+
     init(maxInFlight: Int) {
         window = Mutex(InFlightWindow(limit: maxInFlight))
+    }
+
+    func attachMainQueue(of rk: OpaquePointer) {
+        guard let queue = rd_kafka_queue_get_main(rk) else { return }
+        mainQueue.withLock { $0 = RDKafkaHandle(queue) }
+    }
+
+    /// Ends the poll thread's current `rd_kafka_poll` wait (or the next one, when it is not waiting).
+    func wakePollThread() {
+        mainQueue.withLock { queue in
+            if let queue { rd_kafka_queue_yield(queue.pointer) }
+        }
+    }
+
+    func releaseMainQueue() {
+        mainQueue.withLock { queue in
+            if let queue { rd_kafka_queue_destroy(queue.pointer) }
+            queue = nil
+        }
     }
 
     /// `produce` calls waiting for librdkafka's own queue to shrink (`QUEUE_FULL`), resumed by the next delivery

@@ -28,9 +28,9 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var pollInterval: Duration = .seconds(5)
     /// Exit once the snapshot is delivered instead of idling (same as `run --once`).
     public var exitWhenDone: Bool = false
-    /// Snapshot, follow and emulate: give every record a `pinpipe.table` header (the table's name). Off by
-    /// default: the topic names the table already, and the header cost about a third of the producer's CPU
-    /// (issue 15). CDC records always carry their headers.
+    /// Give every record a `pinpipe.table` header (the table's name). Off by default: the topic names the table
+    /// already, and the header cost about a third of the producer's CPU (issue 15). CDC records always carry
+    /// `pinpipe.op`, `pinpipe.lsn` and `pinpipe.commit_ts`; `pinpipe.table` only when this is on.
     public var tableHeader: Bool = false
     public var emulate: EmulateSettings = .init()
     public var cdc: ChangeCaptureSettings = .init()

@@ -106,7 +106,10 @@ import Testing
         let topic = KafkaTestSupport.uniqueName("headers")
         try cluster.createTopic(topic, partitions: 1, replicationFactor: 1)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        let headers = [KafkaHeader(key: "source", value: Array("pin".utf8)), KafkaHeader(key: "empty", value: [])]
+        // Several headers, one empty, one long: librdkafka copies them from one scratch buffer laid out by enqueue.
+        let headers = [KafkaHeader(key: "source", value: Array("pin".utf8)), KafkaHeader(key: "empty", value: []),
+                       KafkaHeader(key: "pinpipe.lsn", value: Array("16/B374D848".utf8)),
+                       KafkaHeader(key: "long", value: Array(repeating: 0x41, count: 5000))]
         _ = try await producer.send(topic: topic, key: Array("k1".utf8), value: Array("v1".utf8), headers: headers)
         _ = try await producer.send(topic: topic, key: nil, value: Array("v2".utf8))
         await producer.shutdown(timeout: .seconds(5))

@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func changes() throws {
-        let text = { (s: String) in PgOutputTuple.Value.text(Array(s.utf8)) }
+        let text = { (s: String) in PgOutputTuple.Value.text(ArraySlice(s.utf8)) }
         #expect(try PgOutputMessage.decode(Self.insert) == .insert(relation: 17768, new: PgOutputTuple(values: [
             text("1"), text("a\"b"), text("1.5"), text("2020-01-02 03:04:05"), text("12.30")])))
         #expect(try PgOutputMessage.decode(Self.update) == .update(relation: 17768, old: nil, oldIsKeyOnly: false,
@@ -93,6 +93,9 @@ import Testing
         #expect(PostgresLSN("16/B374D848")?.value == 0x16_B374_D848)
         #expect(PostgresLSN("0/0") == .zero)
         #expect(PostgresLSN(0x1_0409_FF98).description == "1/409FF98")
+        for value: UInt64 in [0, 0x1_0409_FF98, 0x16_B374_D848, 0xFFFF_FFFF_FFFF_FFFF, 0x1_0000_0000, 0xF, 0xA0_0000_000A] {
+            #expect(PostgresLSN(value).utf8 == Array(PostgresLSN(value).description.utf8), "\(value)")
+        }
         for bad in ["", "1", "1/", "/1", "G/1", "123456789/1", "1/2/3", "-1/1"] { #expect(PostgresLSN(bad) == nil, "\(bad)") }
         #expect(PostgresLSN("1/0")! > PostgresLSN("0/FFFFFFFF")!)
     }

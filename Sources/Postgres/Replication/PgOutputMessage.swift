@@ -150,10 +150,11 @@ public struct PgOutputTuple: Sendable, Equatable {
         case null
         /// A TOASTed value that did not change; pgoutput leaves it out of updates.
         case unchangedToast
-        /// The value in its text output form.
-        case text([UInt8])
+        /// The value in its text output form: a slice of the message's bytes (one message's values share its
+        /// storage, so decoding a row allocates no buffer per column).
+        case text(ArraySlice<UInt8>)
         /// The value in its binary form (only with the `binary` option, protocol 2 and later).
-        case binary([UInt8])
+        case binary(ArraySlice<UInt8>)
     }
 
     public var values: [Value]
@@ -168,8 +169,8 @@ public struct PgOutputTuple: Sendable, Equatable {
             switch try reader.byte("tuple value kind") {
             case UInt8(ascii: "n"): values.append(.null)
             case UInt8(ascii: "u"): values.append(.unchangedToast)
-            case UInt8(ascii: "t"): values.append(.text(try reader.bytes(Int(try reader.uint32("value length")), "text value")))
-            case UInt8(ascii: "b"): values.append(.binary(try reader.bytes(Int(try reader.uint32("value length")), "binary value")))
+            case UInt8(ascii: "t"): values.append(.text(try reader.slice(Int(try reader.uint32("value length")), "text value")))
+            case UInt8(ascii: "b"): values.append(.binary(try reader.slice(Int(try reader.uint32("value length")), "binary value")))
             case let other: throw reader.error("unknown tuple value kind \(PgOutputMessage.describe(other))")
             }
         }

@@ -30,6 +30,9 @@ struct PgOutputReader {
 
     mutating func bytes(_ count: Int, _ what: String) throws(PgOutputError) -> [UInt8] { Array(try take(count, what)) }
 
+    /// `count` bytes as a slice of the message (no copy: the slice shares the message's storage).
+    mutating func slice(_ count: Int, _ what: String) throws(PgOutputError) -> ArraySlice<UInt8> { try take(count, what) }
+
     mutating func expect(_ value: UInt8, _ what: String) throws(PgOutputError) {
         let got = try byte(what)
         guard got == value else {

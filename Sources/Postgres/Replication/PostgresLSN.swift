@@ -20,5 +20,24 @@ public struct PostgresLSN: Sendable, Hashable, Comparable, CustomStringConvertib
             + String(UInt32(truncatingIfNeeded: value), radix: 16, uppercase: true)
     }
 
+    /// The text form's UTF-8 bytes, written directly (no `String` on the way: one per captured change).
+    public var utf8: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(17)
+        func hex(_ half: UInt32) {
+            var shift = 28
+            while shift > 0 && (half >> UInt32(shift)) & 0xF == 0 { shift -= 4 }
+            while shift >= 0 {
+                let digit = UInt8((half >> UInt32(shift)) & 0xF)
+                bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "A") + digit - 10)
+                shift -= 4
+            }
+        }
+        hex(UInt32(truncatingIfNeeded: value >> 32))
+        bytes.append(UInt8(ascii: "/"))
+        hex(UInt32(truncatingIfNeeded: value))
+        return bytes
+    }
+
     public static func < (lhs: PostgresLSN, rhs: PostgresLSN) -> Bool { lhs.value < rhs.value }
 }

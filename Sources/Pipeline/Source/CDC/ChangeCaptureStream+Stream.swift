@@ -17,6 +17,8 @@ extension ChangeCaptureStream {
         /// The topic's produced and acknowledged counters, resolved once per relation rather than per record.
         var produced: CoreMetrics.Counter
         var acknowledged: CoreMetrics.Counter
+        /// `pinpipe.table` (when `source.table_header` is on), made once per relation.
+        var tableHeader: KafkaHeader?
     }
 
     /// Records dispatched and acknowledged, and how far the slot may be confirmed.
@@ -121,6 +123,7 @@ extension ChangeCaptureStream {
         var sentConfirmed = slotPosition
         var newestCommit: PostgresTimestamp?
         var value: [UInt8] = []
+        var commitHeader = Self.commitHeader(0)
         var partitionCache: [String: [Int32?]] = [:]
         var changeCounts: [String: Int] = [:]
         var readAhead: Task<[ReplicationFrame], any Error>?
@@ -163,6 +166,7 @@ extension ChangeCaptureStream {
                     switch message {
                     case .begin(let commitLSN, let commitTime, _):
                         transaction = (commitLSN, commitTime, 0)
+                        commitHeader = Self.commitHeader(commitTime.unixMilliseconds)
                     case .commit(_, let end, let commitTime):
                         newestCommit = commitTime
                         transaction = nil
@@ -179,7 +183,8 @@ extension ChangeCaptureStream {
                             relations[relation.oid] = RelationState(
                                 relation: relation, table: table, topic: topic, encoder: encoder,
                                 produced: source.stats.counter(MetricName.produced, [("topic", topic)]),
-                                acknowledged: source.stats.acknowledgedCounter(topic: topic))
+                                acknowledged: source.stats.acknowledgedCounter(topic: topic),
+                                tableHeader: tableHeader(table))
                         }
                     case .insert, .update, .delete, .truncate:
                         guard let current = transaction else { break }
@@ -189,8 +194,8 @@ extension ChangeCaptureStream {
                             guard current.commitLSN >= newestSnapshot
                                 || coverage.isNewer(table: change.state.table.name, key: change.key.flatMap(Self.integer),
                                                     commitLSN: current.commitLSN) else { continue }
-                            let headers = Self.headers(op: change.op, lsn: walStart, commitTime: current.commitTime.unixMilliseconds,
-                                                       table: change.state.table)
+                            let headers = Self.headers(table: change.state.tableHeader, op: change.op, lsn: walStart,
+                                                       commit: commitHeader)
                             // A truncate marker goes to every partition: a reader of one partition sees it in order.
                             let partitions: [Int32?] = change.op == "t"
                                 ? try await partitionIDs(change.state.topic, cache: &partitionCache) : [nil]
@@ -284,7 +289,7 @@ extension ChangeCaptureStream {
     /// The records one change message makes.
     func changes(_ message: PgOutputMessage, relations: [UInt32: RelationState], value: inout [UInt8]) throws -> [Change] {
         func key(_ state: RelationState, _ tuple: PgOutputTuple) -> [UInt8]? {
-            if case .text(let bytes) = tuple.values[state.encoder.keyColumnIndex] { return bytes }
+            if case .text(let bytes) = tuple.values[state.encoder.keyColumnIndex] { return Array(bytes) }
             return nil
         }
         switch message {

@@ -201,7 +201,8 @@ struct ChangeCaptureStream {
             position.openSegment(table: table.name, after: after, point: point)
             transactions?.update { $0.openSegment(table: table.name, after: after, point: point) }
             let topic = configuration.kafka.topic(for: table)
-            let headers = Self.headers(op: "r", lsn: point, commitTime: Int64(Date().timeIntervalSince1970 * 1000), table: table)
+            let headers = Self.headers(op: "r", lsn: point, commitTime: Int64(Date().timeIntervalSince1970 * 1000),
+                                       table: tableHeader(table))
             var encoder: PostgresRowEncoder?
             var value: [UInt8] = []
             var rows = 0
@@ -254,10 +255,30 @@ struct ChangeCaptureStream {
         return transactions?.committed ?? position
     }
 
-    static func headers(op: String, lsn: PostgresLSN, commitTime: Int64, table: TableSource) -> [KafkaHeader] {
-        [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8)),
-         KafkaHeader(key: "pinpipe.op", value: Array(op.utf8)),
-         KafkaHeader(key: "pinpipe.lsn", value: Array(lsn.description.utf8)),
-         KafkaHeader(key: "pinpipe.commit_ts", value: Array(String(commitTime).utf8))]
+    static func headers(op: String, lsn: PostgresLSN, commitTime: Int64, table: KafkaHeader?) -> [KafkaHeader] {
+        headers(table: table, op: op, lsn: lsn, commit: commitHeader(commitTime))
     }
+
+    /// A record's headers from the parts that stay the same for a table and a transaction (made once each):
+    /// `pinpipe.op`, `pinpipe.lsn`, `pinpipe.commit_ts`, and `pinpipe.table` when `source.table_header` asks for it.
+    static func headers(table: KafkaHeader?, op: String, lsn: PostgresLSN, commit: KafkaHeader) -> [KafkaHeader] {
+        var headers = [opHeaders[op] ?? KafkaHeader(key: "pinpipe.op", value: Array(op.utf8)),
+                       KafkaHeader(key: "pinpipe.lsn", value: lsn.utf8), commit]
+        if let table { headers.append(table) }
+        return headers
+    }
+
+    /// The `pinpipe.table` header when `source.table_header` is on (librdkafka allocates per header: off by default).
+    func tableHeader(_ table: TableSource) -> KafkaHeader? {
+        guard configuration.source.tableHeader else { return nil }
+        return KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))
+    }
+
+    static func commitHeader(_ commitTime: Int64) -> KafkaHeader {
+        KafkaHeader(key: "pinpipe.commit_ts", value: Array(String(commitTime).utf8))
+    }
+
+    static let opHeaders: [String: KafkaHeader] = Dictionary(uniqueKeysWithValues: ["r", "c", "u", "d", "t"].map {
+        ($0, KafkaHeader(key: "pinpipe.op", value: Array($0.utf8)))
+    })
 }

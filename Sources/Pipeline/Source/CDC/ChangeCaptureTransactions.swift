@@ -56,13 +56,18 @@ final class ChangeCaptureTransactions: Sendable {
         source: SourceProducer, slot: String, fallback: () -> ChangeCapturePosition
     ) async throws -> ChangeCaptureTransactions {
         let kafka = source.configuration.kafka
-        try await source.liveness.whileWaiting { () async throws(KafkaError) in
-            try await source.producer.initTransactions(timeout: .seconds(60))
+        let clock = ContinuousClock()
+        let fenced = try await clock.measure {
+            try await source.liveness.whileWaiting { () async throws(KafkaError) in
+                try await source.producer.initTransactions(timeout: .seconds(60))
+            }
         }
         let reader = source.kafkaAccess.topicReader(logger: source.logger)
+        let readStart = clock.now
         let contents = try await source.liveness.whileWaiting { () async throws(KafkaError) in
             try await reader.readAll(topic: kafka.offsetsTopic, timeout: .seconds(60))
         }
+        let read = clock.now - readStart
         let key = Array(ChangeCapturePosition.key(slot: slot).utf8)
         let stored = contents.records.filter { $0.key == key }.compactMap { ChangeCapturePosition.decode($0.value) }
             .max { $0.commit < $1.commit }
@@ -70,6 +75,7 @@ final class ChangeCaptureTransactions: Sendable {
         source.logger.info("Exactly-once CDC: capture position", metadata: [
             "cdc.slot": "\(slot)", "position": "\(position)",
             "origin": "\(stored == nil ? "none in \(kafka.offsetsTopic)" : kafka.offsetsTopic)",
+            "init_transactions_ms": "\(Int(fenced / .milliseconds(1)))", "read_ms": "\(Int(read / .milliseconds(1)))",
         ])
         let transactions = ChangeCaptureTransactions(
             position: position, producer: source.producer, offsetsTopic: kafka.offsetsTopic,
