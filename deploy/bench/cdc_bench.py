@@ -7,8 +7,9 @@ table of --rows rows (REPLICA IDENTITY FULL), both contenders' slots made before
 `run --once`, which also takes its snapshot), then a pgbench-style update load of --updates single-row updates in
 transactions of --per-txn statements; then each contender drains its slot into its own topic, timed from start to
 the moment it exited with the topic holding every change (pinpipe `run --once`, at least once and with
-kafka.exactly_once; the peer `pg_recvlogical --endpos <the load's WAL end> | kcat -P`). Contenders run in a rotated
-order. Reported: changes/s, CPU seconds (user+system of the contender's processes) and peak RSS from wait4; medians
+kafka.exactly_once; the peer `pg_recvlogical --endpos <the load's WAL end> | kcat -P`), and as a reference (not a
+contender) `pg_recvlogical` with pgoutput writing to /dev/null: the server's decoding alone, the ceiling for any
+client. Contenders run in a rotated order. Reported: changes/s, CPU seconds (user+system of the contender's processes) and peak RSS from wait4; medians
 over the repeats.
 """
 from __future__ import annotations
@@ -30,6 +31,8 @@ ENV = dict(l.split("=", 1) for l in (DEV / "stack.env").read_text().splitlines()
 PG = dict(host=ENV["PINPIPE_PG_HOST"], port=int(ENV["PINPIPE_PG_PORT"]), user=ENV["PINPIPE_PG_USER"],
           password=ENV["PINPIPE_PG_PASSWORD"], dbname=ENV["PINPIPE_PG_DATABASE"])
 BOOTSTRAP = ENV["PINPIPE_KAFKA_BOOTSTRAP"]
+# A reference, not a contender: how fast the server decodes and sends the same changes to a client that discards them.
+REFERENCE = "reference: pgoutput to /dev/null (no Kafka)"
 
 
 def pg():
@@ -47,7 +50,7 @@ def topic_count(topic: str) -> int:
         c.close()
 
 
-def drain(procs: list[subprocess.Popen], topic: str, target: int, timeout: float) -> tuple[float, float, int]:
+def drain(procs: list[subprocess.Popen], topic: str | None, target: int, timeout: float) -> tuple[float, float, int]:
     """Waits until every process of a contender exited (each drains to a fixed end and exits), then checks the
     topic holds `target` records. Returns wall seconds from `start`, CPU seconds (user + system) and the summed
     peak RSS in MB, from wait4's resource usage."""
@@ -65,6 +68,8 @@ def drain(procs: list[subprocess.Popen], topic: str, target: int, timeout: float
         cpu += usage.ru_utime + usage.ru_stime
         rss += usage.ru_maxrss // 1024
     wall = time.monotonic()
+    if topic is None:
+        return wall, cpu, rss
     have = topic_count(topic)
     if have < target:
         raise RuntimeError(f"{topic}: {have} records, expected at least {target}")
@@ -80,7 +85,7 @@ def main() -> None:
     ap.add_argument("--binary", default=str(REPO / ".build/release/pinpipe"))
     args = ap.parse_args()
     results: dict[str, list[tuple[float, float, int]]] = {"pinpipe": [], "pinpipe exactly_once": [],
-                                                          "pg_recvlogical | kcat": []}
+                                                          "pg_recvlogical | kcat": [], REFERENCE: []}
     for repeat in range(args.repeats):
         tag = f"cb{int(time.time()) % 100000}r{repeat}"
         table = f"geolocation_data_{tag}"
@@ -91,6 +96,7 @@ def main() -> None:
             c.execute(f"INSERT INTO {table} SELECT * FROM geolocation_data WHERE ind < %s", (args.rows,))
             c.execute(f"CREATE PUBLICATION peer_{tag} FOR TABLE {table}")
             c.execute(f"SELECT pg_create_logical_replication_slot('peer_{tag}', 'wal2json')")
+            c.execute(f"SELECT pg_create_logical_replication_slot('ref_{tag}', 'pgoutput')")
         # pinpipe: only the geo table matters; the other two are empty copies so its configuration is complete.
         with pg() as c:
             for t in ("pinterest_data", "user_data"):
@@ -133,6 +139,15 @@ def main() -> None:
                 procs = [subprocess.Popen([args.binary, "run", "-c", str(cfg), "--once"], stdout=log,
                                           stderr=subprocess.STDOUT, env=clean)]
                 target = bases[name] + args.updates
+            elif name == REFERENCE:
+                # The server's side alone: the walsender decodes with pgoutput (as for pinpipe) and the client
+                # writes the messages to /dev/null. No contender can stream faster than this.
+                topic = None
+                procs = [subprocess.Popen(["pg_recvlogical", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"],
+                                           "-d", PG["dbname"], "--slot", f"ref_{tag}", "--start", "--endpos", str(end),
+                                           "-o", "proto_version=1", "-o", f"publication_names=peer_{tag}",
+                                           "-f", "/dev/null"], env=dict(os.environ, PGPASSWORD=PG["password"]))]
+                target = 0
             else:
                 topic = f"{tag}.peer"
                 recv = subprocess.Popen(["pg_recvlogical", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"],
@@ -149,6 +164,7 @@ def main() -> None:
             subprocess.run([args.binary, "cdc", "drop", "-c", str(cfg)], capture_output=True)
         with pg() as c:
             c.execute(f"SELECT pg_drop_replication_slot('peer_{tag}')")
+            c.execute(f"SELECT pg_drop_replication_slot('ref_{tag}')")
             c.execute(f"DROP PUBLICATION peer_{tag}")
             for t in ("geolocation_data", "pinterest_data", "user_data"):
                 c.execute(f"DROP TABLE {t}_{tag}")
@@ -161,6 +177,11 @@ def main() -> None:
         s = statistics.median(r[0] for r in runs)
         print(f"| {name} | {args.updates / s:,.0f} | {s:.2f} | {statistics.median(r[1] for r in runs):.2f} | "
               f"{statistics.median(r[2] for r in runs)} |")
+    peer = statistics.median(r[0] for r in results["pg_recvlogical | kcat"])
+    for name in ("pinpipe", "pinpipe exactly_once"):
+        mine = statistics.median(r[0] for r in results[name])
+        faster = sum(a[0] < b[0] for a, b in zip(results[name], results["pg_recvlogical | kcat"]))
+        print(f"{name}: {peer / mine:.2f}x the peer's rate (medians); faster in {faster} of {args.repeats} repeats")
 
 
 if __name__ == "__main__":
