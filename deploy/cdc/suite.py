@@ -326,7 +326,11 @@ def consistency(s: Scenario, args) -> str:
     s.stop()
     if p.returncode != 0:
         fail(f"{s.name}: pinpipe exited with status {p.returncode} after SIGTERM")
-    return f"{s.write_counts['steps']} write transactions; {r['rows']} rows; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; re-sent changes {r['relsn']}"
+    # The slot confirmed everything: the last STATUS pinpipe reports must say so (not the lag of a round before).
+    final = [l for l in (s.dir / "pinpipe.log").read_text(errors="replace").splitlines() if "drained and stopped" in l]
+    if not final or "replication lag 0 bytes" not in final[-1]:
+        fail(f"{s.name}: the final status does not report the caught-up slot: {final[-1:] or 'no final status line'}")
+    return f"{s.write_counts['steps']} write transactions; {r['rows']} rows; {r['records']} records; Kafka {'=' if r['kafka'] else '≠'} tables, S3 {'=' if r['s3'] else '≠'} tables; re-sent changes {r['relsn']}; final status lag 0 bytes"
 
 
 def kills(s: Scenario, args) -> str:

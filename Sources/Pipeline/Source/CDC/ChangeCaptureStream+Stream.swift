@@ -129,6 +129,16 @@ extension ChangeCaptureStream {
         var readAhead: Task<[ReplicationFrame], any Error>?
         defer { readAhead?.cancel() }
         var lastLagWarning = ContinuousClock.now - .seconds(3600)
+        /// Publishes the slot's lag (STATUS, metrics) from what is confirmed now; also after the last commit, so the
+        /// final STATUS does not show the lag of the round before it.
+        func reportLag() -> (confirmed: PostgresLSN, bytes: Int64, seconds: Double) {
+            let confirmed = transactions?.confirmed ?? acks.confirmed
+            let pending = transactions?.uncommitted ?? acks.pending
+            let seconds = pending > 0 ? newestCommit.map { max(0, Date().timeIntervalSince1970 - Double($0.unixMilliseconds) / 1000) } ?? 0 : 0
+            let bytes = Int64(serverEnd.value &- min(serverEnd.value, confirmed.value))
+            source.stats.setReplicationLag(bytes: bytes, seconds: seconds, confirmed: confirmed.value)
+            return (confirmed, bytes, seconds)
+        }
         while !source.shutdown.isTriggered {
             source.liveness.beat()
             await source.hooks.hangIfRequested(actor: SourceProducer.actorName, startedAt: started)
@@ -227,11 +237,7 @@ extension ChangeCaptureStream {
             for (op, count) in changeCounts { source.stats.recordChanges(count, op: op) }
             changeCounts.removeAll(keepingCapacity: true)
             if let transactions, transactions.isDue { try await transactions.commit() }
-            let confirmed = transactions?.confirmed ?? acks.confirmed
-            let pending = transactions?.uncommitted ?? acks.pending
-            let lagSeconds = pending > 0 ? newestCommit.map { max(0, Date().timeIntervalSince1970 - Double($0.unixMilliseconds) / 1000) } ?? 0 : 0
-            let lagBytes = Int64(serverEnd.value &- min(serverEnd.value, confirmed.value))
-            source.stats.setReplicationLag(bytes: lagBytes, seconds: lagSeconds, confirmed: confirmed.value)
+            let (confirmed, lagBytes, lagSeconds) = reportLag()
             if lagBytes > configuration.source.cdc.lagWarningBytes, ContinuousClock.now - lastLagWarning > .seconds(60) {
                 lastLagWarning = .now
                 logger.warning("The replication slot holds back more WAL than source.cdc.lag_warning_bytes", metadata: [
@@ -253,7 +259,7 @@ extension ChangeCaptureStream {
                     }
                     if let failure = acks.takeFailure() { throw failure }
                 }
-                let confirmed = transactions?.confirmed ?? acks.confirmed
+                let confirmed = reportLag().confirmed
                 try await connection.sendStandbyStatus(received: seen, flushed: confirmed, now: .now)
                 logger.notice("CDC caught up with the WAL end at start; stopping (--once)", metadata: [
                     "cdc.slot": "\(slot)", "cdc.confirmed": "\(confirmed)"])
@@ -273,7 +279,7 @@ extension ChangeCaptureStream {
         } else {
             await source.flush()
         }
-        try? await connection.sendStandbyStatus(received: seen, flushed: transactions?.confirmed ?? acks.confirmed, now: .now)
+        try? await connection.sendStandbyStatus(received: seen, flushed: reportLag().confirmed, now: .now)
         if let ahead = readAhead { _ = try? await ahead.value }
         await connection.close()
         return false
