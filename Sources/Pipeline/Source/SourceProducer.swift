@@ -178,6 +178,7 @@ public final class SourceProducer: Sendable {
                 var value: [UInt8] = []
                 value.reserveCapacity(4096)
                 let header = source.tableHeader ? [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))] : []
+                let acknowledged = stats.acknowledgedCounter(topic: topic)  // once, not per row
                 var rows = 0
                 for try await batch in connection.stream(sql, after.map { [String($0)] } ?? [], fetchSize: source.fetchSize) {
                     if shutdown.isTriggered { return }
@@ -204,11 +205,13 @@ public final class SourceProducer: Sendable {
                                 transactions, generation: generation, table: table, key: number,
                                 progress: progress) { () async throws(KafkaError) in
                                 try await self.produceRow(topic: topic, key: key, value: value, headers: header,
+                                                        acknowledged: acknowledged,
                                                         onDelivery: self.transactionalDelivery(transactions))
                             }
                         } else {
                             let sequence = number.map { progress.dispatch(key: $0) }
-                            try await produceRow(topic: topic, key: key, value: value, headers: header) { result in
+                            try await produceRow(topic: topic, key: key, value: value, headers: header,
+                                                 acknowledged: acknowledged) { result in
                                 if let sequence, progress.delivered(sequence, result) { checkpoint?.markDirty() }
                             }
                         }
