@@ -136,7 +136,10 @@ public final class TopicConsumer: Sendable {
             }
             if records.isEmpty {
                 idlePolls += 1
-                if let stopWhenCaughtUp, idlePolls >= 3, stopWhenCaughtUp(), await caughtUp(handedOver) {
+                // Every partition's end reported after its last record: done at once. Otherwise a few idle
+                // polls, then the brokers are asked.
+                if let stopWhenCaughtUp, idlePolls >= 3 || atEveryEnd(handedOver), stopWhenCaughtUp(),
+                   await caughtUp(handedOver) {
                     stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
                     break
                 }
@@ -148,16 +151,13 @@ public final class TopicConsumer: Sendable {
             channel.trySend(SinkInput(records: records, epoch: current))
             try await handleOffsetResets(into: channel)
             forwardRevocations(into: channel, pending: &revocations, handedOver: &handedOver, paused: &paused)
-            // Run once: stop as soon as the last records are handed over (the cached watermarks say so and the
-            // brokers confirm), rather than after a few empty polls.
-            if let stopWhenCaughtUp, records.count < consumer.maxPollRecords, stopWhenCaughtUp() {
-                let lag = consumer.lag()
-                if lag.count == consumer.assignment().count, lag.values.allSatisfy({ $0 <= 0 }),
-                   await caughtUp(handedOver) {
-                    // Every record is handed over: the last periodic lag figure is stale.
-                    stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
-                    break
-                }
+            // Run once: stop as soon as the last records are handed over and every partition reported its end
+            // after them (no broker round trip: see `EndOfLogCheck`). The end reports of the last records come
+            // one fetch later, in the next poll, which returns at once when it meets them.
+            if let stopWhenCaughtUp, records.count < consumer.maxPollRecords, stopWhenCaughtUp(),
+               atEveryEnd(handedOver) {
+                stats.setCaughtUp(consumer.assignment().map { (topic: $0.topic, partition: $0.partition) })
+                break
             }
         }
     }
@@ -308,10 +308,18 @@ public final class TopicConsumer: Sendable {
         return assignment
     }
 
-    /// True when every assigned partition's high watermark was handed to the sink (or committed before).
+    /// True when every assigned partition reported the end of its log after its last record handed over.
+    private func atEveryEnd(_ handedOver: [KafkaTopicPartition: Int64]) -> Bool {
+        EndOfLogCheck(assignment: consumer.assignment(), handedOver: handedOver, reachedEnds: consumer.reachedEnds())
+            .everyPartitionAtItsEnd
+    }
+
+    /// True when every assigned partition's high watermark was handed to the sink (or committed before). The
+    /// end-of-partition reports answer first (``EndOfLogCheck``); only without them are the brokers asked.
     private func caughtUp(_ handedOver: [KafkaTopicPartition: Int64]) async -> Bool {
         let assignment = consumer.assignment()
         guard !assignment.isEmpty else { return false }
+        if atEveryEnd(handedOver) { return true }
         do {
             let unseen = assignment.filter { handedOver[$0] == nil }
             let committed = try await consumer.committed(unseen, timeout: .seconds(5))
