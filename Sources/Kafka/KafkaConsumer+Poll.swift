@@ -179,6 +179,7 @@ extension KafkaConsumer {
                     return rd_kafka_error_code(error)
                 }
             }
+            forgetEnds(of: targets.keys, state: state)
             return RD_KAFKA_RESP_ERR_NO_ERROR
         }
         var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
@@ -225,7 +226,16 @@ extension KafkaConsumer {
             marks[element.partition] = start
         }
         state.nextExpected.withLock { $0 = marks }
-        return rd_kafka_assign(rk, current)
+        err = rd_kafka_assign(rk, current)
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR { forgetEnds(of: targets.keys, state: state) }
+        return err
+    }
+
+    /// A partition moved to a new position (after a retention loss: past the records deleted) no longer stands at
+    /// the end the fetcher reported before: that report would let a `--once` reader stop with the records from
+    /// the new position on unread. The fetcher reports the end again once it reaches it from there.
+    static func forgetEnds(of partitions: some Sequence<KafkaTopicPartition>, state: ConsumerCallbackState) {
+        state.ends.withLock { ends in for partition in partitions { ends[partition] = nil } }
     }
 
     /// Moves a partition's fetch position. After an offset reset with `auto.offset.reset=error` the partition

@@ -128,6 +128,34 @@ import Testing
         #expect(read.count + extra.count == 3_000)
     }
 
+    /// A restart moves the partition away from the end the fetcher reported: that report no longer holds (a
+    /// `--once` sink that trusted it after a retention loss would stop with the records from the new position on
+    /// unread). The end is reported again once the fetcher reaches it from the new position.
+    @Test func aRestartForgetsThePartitionsReportedEnd() async throws {
+        let (cluster, topic) = try await setUp(partitions: 1, records: 100)
+        defer { cluster.shutdown() }
+        let consumer = try consumer(cluster, topic, group: KafkaTestSupport.uniqueName("restart-end"))
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        var read = try await KafkaTestSupport.waitForAssignment(consumer)
+        let until = ContinuousClock.now + .seconds(20)
+        while consumer.reachedEnds()[partition] == nil, ContinuousClock.now < until {
+            read += try await consumer.poll(timeout: .milliseconds(200))
+        }
+        #expect(read.count == 100)
+        #expect(consumer.reachedEnds()[partition] == 100)
+
+        try await consumer.restart(partition, at: 40)
+        #expect(consumer.reachedEnds()[partition] == nil, "the end reported before the restart is forgotten")
+        var again: [KafkaMessage] = []
+        while consumer.reachedEnds()[partition] == nil, ContinuousClock.now < until {
+            again += try await consumer.poll(timeout: .milliseconds(200))
+        }
+        let endAfter = consumer.reachedEnds()[partition]
+        await consumer.close()
+        #expect(again.map(\.offset) == Array(40..<100))
+        #expect(endAfter == 100, "reported again once the fetcher reached it")
+    }
+
     @Test func pausedPartitionsDeliverNothingUntilResumed() async throws {
         let (cluster, topic) = try await setUp(partitions: 2, records: 0)
         defer { cluster.shutdown() }
