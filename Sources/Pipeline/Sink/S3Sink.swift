@@ -93,6 +93,7 @@ public final class S3Sink: Sendable {
         liveness.register()
         defer { liveness.unregister() }
         let started = ContinuousClock.now
+        var (inputWait, handling, drain) = (Duration.zero, Duration.zero, Duration.zero)
         let records = chain(input.map { Turn.input($0) }, [Turn.end].async)
         let ticks = AsyncTimerSequence(interval: tickInterval, clock: liveness.clock).map { _ in Turn.tick }
         // Child tasks run the upload chains and settle revocations (waiting for uploads in progress) while the
@@ -100,13 +101,18 @@ public final class S3Sink: Sendable {
         try await withThrowingDiscardingTaskGroup { revocations in
             revocations.addTask { await self.context.uploadChains.run() }
             defer { context.uploadChains.finish() }
+            var turnEnded = ContinuousClock.now
             turns: for try await turn in merge(records, ticks) {
+                let turnStarted = ContinuousClock.now
+                defer { turnEnded = ContinuousClock.now }
+                if case .input = turn { inputWait += turnStarted - turnEnded }
                 liveness.beat()
                 await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
                 if context.fatalError != nil { break }
                 switch turn {
                 case .input(let element):
                     try await handle(element)
+                    handling += ContinuousClock.now - turnStarted
                     if let revocation = element.revocation {
                         let uploads = revoke(revocation.partitions, epoch: element.epoch)
                         revocations.addTask { await self.settle(revocation, after: uploads) }
@@ -118,9 +124,15 @@ public final class S3Sink: Sendable {
                     break turns
                 }
             }
+            let drainStarted = ContinuousClock.now
             await drainAll()
+            drain = ContinuousClock.now - drainStarted
         }
+        // Where the loop's time went (issue 15): waiting for the consumer's next input (the fetch side starved
+        // it), handling input (encoding, and the memory wait: uploads could not keep up), the final drain.
         context.logger.info("Sink finished", metadata: [
+            "sink.input_wait_seconds": "\(inputWait)", "sink.handle_seconds": "\(handling)",
+            "sink.drain_seconds": "\(drain)",
             "memory.peak_bytes": "\(context.budget.peak)", "memory.limit_bytes": "\(context.budget.limit)",
             "memory.wait_seconds": "\(memoryWait.withLock { $0 })",
         ])
