@@ -37,21 +37,28 @@ public final class KafkaProducer: Sendable {
             rd_kafka_conf_set_dr_msg_cb(conf) { rk, message, opaque in
                 guard let message, let opaque, let record = message.pointee._private else { return }
                 let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
-                let box = Unmanaged<DeliveryBox>.fromOpaque(record).takeRetainedValue()
                 let m = message.pointee
+                if let (index, token) = DeliveryReceiverTable.decode(record) {
+                    // A routed record: no box, the receiver registered once.
+                    guard let state = context.producer else { return }
+                    state.releaseSlot()
+                    guard let receiver = state.receivers.receiver(at: index) else { return }
+                    if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                        receiver.delivered(token: token, partition: m.partition, offset: m.offset, error: nil)
+                    } else {
+                        let topic = m.rkt.flatMap { rd_kafka_topic_name($0) }.map { String(cString: $0) }
+                        receiver.delivered(token: token, partition: m.partition, offset: m.offset,
+                                           error: KafkaProducer.deliveryError(m, handle: rk, topic: topic))
+                    }
+                    return
+                }
+                let box = Unmanaged<DeliveryBox>.fromOpaque(record).takeRetainedValue()
                 // The slot first: once a caller hears of its delivery, `inFlight` no longer counts the record.
                 context.producer?.releaseSlot()
                 if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                     box.onDelivery(.success(KafkaDeliveryReport(topic: box.topic, partition: m.partition, offset: m.offset)))
                 } else {
-                    var error = KafkaError(
-                        m.err, handle: rk, context: "delivery failed", topic: box.topic, partition: m.partition)
-                    if !error.isFatal, let rk, let fatal = KafkaError.fatal(of: rk) {
-                        error.isFatal = true
-                        error.isRetriable = false
-                        error.message += " (client fatal error \(fatal.code.name): \(fatal.message))"
-                    }
-                    box.onDelivery(.failure(error))
+                    box.onDelivery(.failure(KafkaProducer.deliveryError(m, handle: rk, topic: box.topic)))
                 }
             }
         }
@@ -108,23 +115,78 @@ public final class KafkaProducer: Sendable {
             throw error
         }
         let box = Unmanaged.passRetained(DeliveryBox(topic: topic, onDelivery: onDelivery))
+        do throws(KafkaError) {
+            try await enqueueHoldingSlot(rkt: rkt, topic: topic, partition: partition, key: key, value: value,
+                                         headers: headers, opaque: box.toOpaque())
+        } catch {
+            box.release()
+            throw error
+        }
+    }
+
+    /// Registers `receiver` for records to `topic` (once; the registration lasts for the producer's life).
+    public func route(topic: String, receiver: any KafkaDeliveryReceiver) throws(KafkaError) -> KafkaDeliveryRoute {
+        let rkt = try topicHandle(topic)
+        guard let index = state.receivers.register(receiver) else {
+            throw KafkaError(code: .invalidConfiguration, message: "too many delivery receivers on one producer",
+                             isRetriable: false)
+        }
+        return KafkaDeliveryRoute(topic: topic, index: index, topicHandle: RDKafkaHandle(rkt))
+    }
+
+    /// `produce(topic:…onDelivery:)` without an allocation per record: the delivery report goes to the route's
+    /// receiver with `token` (0 … `KafkaProducer.maxDeliveryToken`). Same backpressure and guarantees.
+    public func produce(
+        route: KafkaDeliveryRoute, token: Int, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?,
+        headers: [KafkaHeader] = []
+    ) async throws(KafkaError) {
+        state.activeEnqueues.enter()
+        defer { state.activeEnqueues.leave() }
+        guard !state.closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("produce") }
+        try await acquireSlot()
+        try await enqueueHoldingSlot(
+            rkt: route.topicHandle.pointer, topic: route.topic, partition: partition, key: key, value: value,
+            headers: headers, opaque: DeliveryReceiverTable.opaque(index: route.index, token: token))
+    }
+
+    /// The largest token `produce(route:token:…)` takes.
+    public static let maxDeliveryToken = DeliveryReceiverTable.maxToken
+
+    /// Enqueues with a slot already taken; on failure the slot is given back (the caller frees its opaque).
+    private func enqueueHoldingSlot(
+        rkt: OpaquePointer, topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader],
+        opaque: UnsafeMutableRawPointer
+    ) async throws(KafkaError) {
+        var seen: Int?
         while true {
-            let seen = state.deliveries.generation
-            let err = enqueue(rkt: rkt, partition: partition, key: key, value: value, headers: headers,
-                              opaque: box.toOpaque())
+            let err = enqueue(rkt: rkt, partition: partition, key: key, value: value, headers: headers, opaque: opaque)
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled
                 && !state.stopRequested.load(ordering: .relaxed)
             {
                 // librdkafka's own queue limit (a user property may set it below maxInFlight): wait for the next
-                // delivery report (or the teardown), then try again.
-                await state.deliveries.wait(after: seen)
+                // delivery report (or the teardown), then try again. The generation is read before an attempt
+                // (so a report in between is never missed), and only once the queue was found full.
+                if let seen {
+                    await state.deliveries.wait(after: seen)
+                }
+                seen = state.deliveries.generation
                 continue
             }
-            box.release()
             state.releaseSlot()
             throw KafkaError(err, handle: handle.pointer, context: "cannot enqueue a record", topic: topic)
         }
+    }
+
+    /// A failed delivery's error; fatal when the client has a fatal error (then nothing will succeed again).
+    static func deliveryError(_ m: rd_kafka_message_t, handle rk: OpaquePointer?, topic: String?) -> KafkaError {
+        var error = KafkaError(m.err, handle: rk, context: "delivery failed", topic: topic, partition: m.partition)
+        if !error.isFatal, let rk, let fatal = KafkaError.fatal(of: rk) {
+            error.isFatal = true
+            error.isRetriable = false
+            error.message += " (client fatal error \(fatal.code.name): \(fatal.message))"
+        }
+        return error
     }
 
     /// `produce`, then waits for the record's delivery report.

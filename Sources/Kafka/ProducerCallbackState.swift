@@ -20,6 +20,8 @@ final class ProducerCallbackState: Sendable {
     let closed = Atomic<Bool>(false)
     /// `produce` calls between their closed-check and their end; teardown waits until none is left.
     let activeEnqueues = EnqueueGate()
+    /// The receivers of routed records (`KafkaProducer.route(topic:receiver:)`).
+    let receivers = DeliveryReceiverTable()
     /// `rd_kafka_topic_t` handles by name, destroyed at teardown.
     let topics = Mutex<[String: RDKafkaHandle]>([:])
 

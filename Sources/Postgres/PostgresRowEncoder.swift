@@ -136,6 +136,13 @@ public struct PostgresRowEncoder: Sendable {
         return batch.withValue(row: row, column: keyColumnIndex) { Array($0) }
     }
 
+    /// Appends the key column's text to `buffer`; false (nothing appended) when it is NULL.
+    public func encodeKey(_ batch: PostgresRowBatch, row: Int, into buffer: inout [UInt8]) -> Bool {
+        if batch.isNull(row: row, column: keyColumnIndex) { return false }
+        batch.withValue(row: row, column: keyColumnIndex) { buffer.append(contentsOf: $0) }
+        return true
+    }
+
     /// The key as a number (for checkpoints); nil when NULL or not a decimal integer in Int64's range.
     public func keyValue(_ batch: PostgresRowBatch, row: Int) -> Int64? {
         if batch.isNull(row: row, column: keyColumnIndex) { return nil }

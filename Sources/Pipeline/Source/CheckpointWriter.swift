@@ -1,14 +1,17 @@
+import Dispatch
 import Foundation
 import Logging
 import Support
 import Synchronization
 
-/// Saves the checkpoint on a thread of its own each time it moved: after every batch of acknowledgements
-/// (at-least-once) or every commit (exactly-once), never on a timer. Saves that come faster than the disk
-/// coalesce: the thread saves the newest keys once it is free again.
+/// Saves the checkpoint on a thread of its own each time it moved: after a batch of acknowledgements
+/// (at-least-once) or a commit (exactly-once), never on a timer. Saves are at least `minimumSpacing` apart; marks
+/// in between coalesce, and the thread saves the newest keys once the spacing has passed. (Unspaced, a snapshot
+/// of 3 million rows made 3,574 fsync'ed saves in 10 s, about 9 % of the process's CPU; a crash loses at most
+/// `minimumSpacing` of checkpoint progress, which at least once means re-sent rows, never a gap.)
 ///
-/// - Important: `stop()` saves the final keys before it returns. The store's write is atomic and fsync'ed,
-///   which is why it runs here and not on the cooperative pool.
+/// - Important: `stop()` saves the final keys before it returns, without waiting out the spacing. The store's
+///   write is atomic and fsync'ed, which is why it runs here and not on the cooperative pool.
 final class CheckpointWriter: Sendable {
     private struct State {
         /// A save is queued and has not read the keys yet: later marks ride along with it.
@@ -16,7 +19,13 @@ final class CheckpointWriter: Sendable {
         var stopped = false
         var saves = 0
         var last: [String: Int64]?
+        var lastSavedAt: ContinuousClock.Instant?
     }
+
+    /// The least time between two saves (the final one in `stop()` excepted).
+    let minimumSpacing: Duration
+    /// Cuts a spacing wait short when `stop()` is called.
+    private let stopping = DispatchSemaphore(value: 0)
 
     private let store: CheckpointStore
     private let snapshot: @Sendable () -> [String: Int64]
@@ -28,7 +37,9 @@ final class CheckpointWriter: Sendable {
     /// `snapshot` returns the keys to save (called on the writer's thread).
     /// `onSaved` gets the tables of each saved file (for the checkpoint-age metric).
     init(store: CheckpointStore, snapshot: @escaping @Sendable () -> [String: Int64],
-         onError: @escaping @Sendable (any Error) -> Void, onSaved: @escaping @Sendable ([String]) -> Void = { _ in }) {
+         onError: @escaping @Sendable (any Error) -> Void, onSaved: @escaping @Sendable ([String]) -> Void = { _ in },
+         minimumSpacing: Duration = .milliseconds(200)) {
+        self.minimumSpacing = minimumSpacing
         self.store = store
         self.snapshot = snapshot
         self.onError = onError
@@ -46,7 +57,7 @@ final class CheckpointWriter: Sendable {
             state.queued = true
             return true
         }
-        if submit { thread.submit { [self] in save() } }
+        if submit { thread.submit { [self] in save(spaced: true) } }
     }
 
     /// Saves the last keys, then ends the thread. Idempotent.
@@ -55,12 +66,24 @@ final class CheckpointWriter: Sendable {
             defer { state.stopped = true }
             return !state.stopped
         }
-        if first { thread.submit { [self] in save() } }
+        if first {
+            stopping.signal()
+            thread.submit { [self] in save(spaced: false) }
+        }
         await thread.shutdownAndWait()
     }
 
-    /// On the writer's thread: the newest keys, saved when they changed.
-    private func save() {
+    /// On the writer's thread: the newest keys, saved when they changed; `spaced`: not before `minimumSpacing`
+    /// has passed since the last save (marks made meanwhile ride along).
+    private func save(spaced: Bool) {
+        if spaced, let previous = state.withLock({ $0.stopped ? nil : $0.lastSavedAt }) {
+            let wait = previous + minimumSpacing - ContinuousClock.now
+            if wait > .zero {
+                let (seconds, attoseconds) = wait.components
+                let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+                _ = stopping.wait(timeout: .now() + .nanoseconds(nanoseconds))
+            }
+        }
         let last = state.withLock { state -> [String: Int64]? in
             state.queued = false
             return state.last
@@ -69,9 +92,11 @@ final class CheckpointWriter: Sendable {
         guard keys != last, !keys.isEmpty else { return }
         do {
             try store.save(keys)
+            let now = ContinuousClock.now
             state.withLock {
                 $0.last = keys
                 $0.saves += 1
+                $0.lastSavedAt = now
             }
             onSaved(Array(keys.keys))
         } catch {

@@ -151,6 +151,12 @@ public final class SourceProducer: Sendable {
         var reportedFallback = false
         // Exactly-once: the generation this reader's rows belong to; an abort rewinds it to the committed key.
         var generation = transactions?.generation ?? 0
+        let acknowledged = stats.acknowledgedCounter(topic: topic)  // once, not per row
+        // At least once, the delivery reports go to one receiver per table rather than a closure per row.
+        let route = transactions == nil
+            ? try producer.route(topic: topic, receiver: TableDeliveries(
+                progress: progress, checkpoint: checkpoint, acknowledged: acknowledged))
+            : nil
         while !shutdown.isTriggered {
             do {
                 // The start-up checks already proved the database reachable: from here on an outage is retried
@@ -177,8 +183,9 @@ public final class SourceProducer: Sendable {
                 var encoder: PostgresRowEncoder?
                 var value: [UInt8] = []
                 value.reserveCapacity(4096)
+                var keyBuffer: [UInt8] = []
+                keyBuffer.reserveCapacity(32)
                 let header = source.tableHeader ? [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))] : []
-                let acknowledged = stats.acknowledgedCounter(topic: topic)  // once, not per row
                 var rows = 0
                 for try await batch in connection.stream(sql, after.map { [String($0)] } ?? [], fetchSize: source.fetchSize) {
                     if shutdown.isTriggered { return }
@@ -195,7 +202,8 @@ public final class SourceProducer: Sendable {
                     for row in 0..<batch.count {
                         value.removeAll(keepingCapacity: true)
                         encoder.encodeValue(batch, row: row, into: &value)
-                        let key = encoder.encodeKey(batch, row: row)
+                        keyBuffer.removeAll(keepingCapacity: true)
+                        let key = encoder.encodeKey(batch, row: row, into: &keyBuffer) ? keyBuffer : nil
                         let number = encoder.keyValue(batch, row: row)
                         if number == nil {
                             logger.warning("Row without a key value; produced with a null key", metadata: metadata)
@@ -208,12 +216,10 @@ public final class SourceProducer: Sendable {
                                                         acknowledged: acknowledged,
                                                         onDelivery: self.transactionalDelivery(transactions))
                             }
-                        } else {
+                        } else if let route {
                             let sequence = number.map { progress.dispatch(key: $0) }
-                            try await produceRow(topic: topic, key: key, value: value, headers: header,
-                                                 acknowledged: acknowledged) { result in
-                                if let sequence, progress.delivered(sequence, result) { checkpoint?.markDirty() }
-                            }
+                            try await produceRow(route: route, token: sequence ?? TableDeliveries.untracked, key: key,
+                                                 value: value, headers: header)
                         }
                         rows += 1
                     }
@@ -291,6 +297,19 @@ public final class SourceProducer: Sendable {
         } else {
             try await producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers,
                                            onDelivery: callback)
+        }
+    }
+
+    /// `produceRow` through a route: the delivery report goes to the route's receiver with `token`.
+    func produceRow(route: KafkaDeliveryRoute, token: Int, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader])
+        async throws(KafkaError)
+    {
+        if producer.isWindowFull {
+            try await liveness.whileWaiting { () async throws(KafkaError) in
+                try await producer.produce(route: route, token: token, key: key, value: value, headers: headers)
+            }
+        } else {
+            try await producer.produce(route: route, token: token, key: key, value: value, headers: headers)
         }
     }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Kafka
 import Synchronization
 
@@ -25,14 +26,18 @@ final class TableProgress: Sendable {
 
     /// Records a delivery report; returns true when it moved the checkpoint.
     func delivered(_ sequence: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) -> Bool {
+        switch result {
+        case .success: return delivered(sequence, error: nil)
+        case .failure(let error): return delivered(sequence, error: error)
+        }
+    }
+
+    /// Records a delivery report (`error` nil: acknowledged); returns true when it moved the checkpoint.
+    func delivered(_ sequence: Int, error: KafkaError?) -> Bool {
         state.withLock { state in
-            switch result {
-            case .success:
-                return state.watermark.acknowledge(sequence)
-            case .failure(let error):
-                if state.failure == nil { state.failure = error }
-                return false
-            }
+            guard let error else { return state.watermark.acknowledge(sequence) }
+            if state.failure == nil { state.failure = error }
+            return false
         }
     }
 
@@ -64,5 +69,28 @@ final class TableProgress: Sendable {
             state.lastDispatched = state.watermark.checkpoint
             return failure
         }
+    }
+}
+
+/// A table's delivery reports at least once, routed without a closure per row (`KafkaDeliveryReceiver`): counts the
+/// acknowledged records and moves the table's checkpoint. The token is the row's dispatch sequence, or `untracked`
+/// for a row without a numeric key.
+final class TableDeliveries: KafkaDeliveryReceiver {
+    static let untracked = KafkaProducer.maxDeliveryToken
+
+    let progress: TableProgress
+    let checkpoint: CheckpointWriter?
+    let acknowledged: CoreMetrics.Counter
+
+    init(progress: TableProgress, checkpoint: CheckpointWriter?, acknowledged: CoreMetrics.Counter) {
+        self.progress = progress
+        self.checkpoint = checkpoint
+        self.acknowledged = acknowledged
+    }
+
+    func delivered(token: Int, partition: Int32, offset: Int64, error: KafkaError?) {
+        if error == nil { acknowledged.increment() }
+        guard token != Self.untracked else { return }
+        if progress.delivered(token, error: error) { checkpoint?.markDirty() }
     }
 }

@@ -40,4 +40,31 @@ import Testing
         await writer.stop()
         #expect(writer.saves == 0)
     }
+
+    @Test func savesAreSpacedAndStopDoesNotWaitOutTheSpacing() async throws {
+        let store = try temporaryStore()
+        let keys = Mutex<[String: Int64]>([:])
+        let writer = CheckpointWriter(store: store, snapshot: { keys.withLock { $0 } }, onError: { _ in },
+                                      minimumSpacing: .seconds(60))
+        keys.withLock { $0["pin"] = 1 }
+        writer.markDirty()
+        let clock = ContinuousClock()
+        let firstSaveBy = clock.now + .seconds(30)
+        while writer.saves == 0 && clock.now < firstSaveBy { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(writer.saves == 1, "the first save is not delayed")
+        // Marks within the spacing wait: none is saved before stop().
+        for key in Int64(2)...50 {
+            keys.withLock { $0["pin"] = key }
+            writer.markDirty()
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(writer.saves == 1, "saves are at least the spacing apart")
+        #expect(try store.load() == ["pin": 1])
+        // stop() saves the newest keys at once; a stop that waited out the 60 s spacing would fail this bound.
+        let started = clock.now
+        await writer.stop()
+        #expect(clock.now - started < .seconds(30))
+        #expect(try store.load() == ["pin": 50])
+        #expect(writer.saves == 2)
+    }
 }
