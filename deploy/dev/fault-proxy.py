@@ -52,6 +52,14 @@ async def main() -> None:
         except OSError:
             client_writer.close()
             return
+        if state["refusing"] or state["server"] is None:
+            # "refuse"/"down" came while the upstream connection was being opened: this connection was not yet
+            # in `connections`, so the cut missed it; without this it would carry the client's requests through
+            # the whole outage.
+            counts["cut"] += 1
+            for writer in (client_writer, server_writer):
+                writer.transport.abort()
+            return
         connections.update((client_writer, server_writer))
         try:
             await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
