@@ -48,6 +48,16 @@ struct InFlightWindow<Waiter> {
         return true
     }
 
+    /// Takes up to `count` slots that are free right now (none when someone waits); returns how many it took.
+    mutating func tryAcquire(upTo count: Int) -> Int {
+        guard !isClosed, waitingCount == 0, count > 0 else { return 0 }
+        let taken = min(count, limit - inFlight)
+        guard taken > 0 else { return 0 }
+        inFlight += taken
+        if inFlight > highWatermark { highWatermark = inFlight }
+        return taken
+    }
+
     /// A record was acknowledged (or failed, or was never enqueued). Returns the waiter that now owns the slot.
     mutating func release() -> Waiter? {
         precondition(inFlight > 0, "release without acquire")

@@ -149,6 +149,90 @@ public final class KafkaProducer: Sendable {
             headers: headers, opaque: DeliveryReceiverTable.opaque(index: route.index, token: token))
     }
 
+    /// `produce(route:token:…)` for many records in one call (`rd_kafka_produce_batch`): one topic lock, one clock
+    /// reading and one window update per call instead of per record, and no headers. Records are enqueued in order;
+    /// suspends while the window is full, as `produce` does.
+    ///
+    /// - Parameter enqueued: increased by the number of records handed to librdkafka (each gets a delivery
+    ///   report), also when the call throws.
+    /// - Throws: when a record cannot be enqueued (other than librdkafka's queue being full, which is waited out).
+    ///   The records before it are enqueued and get their delivery reports; of the ones after it, librdkafka may
+    ///   have taken some (their delivery reports tell), so the caller re-sends from its acknowledged position.
+    public func produce(route: KafkaDeliveryRoute, batch: KafkaProduceBatch, enqueued: inout Int)
+        async throws(KafkaError)
+    {
+        state.activeEnqueues.enter()
+        defer { state.activeEnqueues.leave() }
+        guard !state.closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("produce") }
+        var next = 0
+        while next < batch.count {
+            let granted = try await acquireSlots(upTo: batch.count - next)
+            var done = 0
+            var seen: Int?
+            while done < granted {
+                let attempted = granted - done
+                let outcome = enqueueBatch(route: route, batch: batch, from: next + done, count: attempted)
+                enqueued += attempted - outcome.failed
+                done += outcome.enqueued
+                if done == granted { break }
+                if outcome.error == RD_KAFKA_RESP_ERR__QUEUE_FULL && outcome.failed == granted - done
+                    && !Task.isCancelled && !state.stopRequested.load(ordering: .relaxed)
+                {
+                    // librdkafka's own queue limit: it fails every record after a full queue, so the rest is still
+                    // to send. Wait for the next delivery report, then go on (as `enqueueHoldingSlot` does).
+                    if let seen { await state.deliveries.wait(after: seen) }
+                    seen = state.deliveries.generation
+                    continue
+                }
+                // Records librdkafka took report back (and free their slots); the failed ones free theirs here.
+                for _ in 0..<outcome.failed { state.releaseSlot() }
+                throw KafkaError(outcome.error, handle: handle.pointer, context: "cannot enqueue a record",
+                                 topic: route.topic)
+            }
+            next += granted
+        }
+    }
+
+    /// Takes at least one window slot (waiting for it when the window is full) and at most `count`.
+    private func acquireSlots(upTo count: Int) async throws(KafkaError) -> Int {
+        let taken = state.window.withLock { $0.tryAcquire(upTo: count) }
+        if taken > 0 { return taken }
+        try await acquireSlot()
+        return 1 + state.window.withLock { $0.tryAcquire(upTo: count - 1) }
+    }
+
+    /// One `rd_kafka_produce_batch` call for `count` records from `start`: how many were enqueued before the first
+    /// that was not, that record's error, and how many records from it on were not enqueued (librdkafka goes on after
+    /// a record it refuses for a reason other than a full queue).
+    private func enqueueBatch(
+        route: KafkaDeliveryRoute, batch: KafkaProduceBatch, from start: Int, count: Int
+    ) -> (enqueued: Int, error: rd_kafka_resp_err_t, failed: Int) {
+        batch.bytes.withUnsafeBytes { raw -> (Int, rd_kafka_resp_err_t, Int) in
+            let base = UnsafeMutableRawPointer(mutating: raw.baseAddress)
+            return withUnsafeTemporaryAllocation(of: rd_kafka_message_t.self, capacity: count) { messages in
+                for i in 0..<count {
+                    let e = batch.entries[start + i]
+                    var m = rd_kafka_message_t()
+                    m.payload = base.map { $0 + e.valueStart }
+                    m.len = e.valueCount
+                    if e.keyCount >= 0 {
+                        m.key = base.map { UnsafeMutableRawPointer($0 + e.keyStart) }
+                        m.key_len = e.keyCount
+                    }
+                    m._private = DeliveryReceiverTable.opaque(index: route.index, token: e.token)
+                    messages.initializeElement(at: i, to: m)
+                }
+                defer { messages.baseAddress!.deinitialize(count: count) }
+                let good = Int(rd_kafka_produce_batch(
+                    route.topicHandle.pointer, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, messages.baseAddress, Int32(count)))
+                if good == count { return (count, RD_KAFKA_RESP_ERR_NO_ERROR, 0) }
+                var first = 0
+                while first < count && messages[first].err == RD_KAFKA_RESP_ERR_NO_ERROR { first += 1 }
+                return (first, first < count ? messages[first].err : RD_KAFKA_RESP_ERR_NO_ERROR, count - good)
+            }
+        }
+    }
+
     /// The largest token `produce(route:token:…)` takes.
     public static let maxDeliveryToken = DeliveryReceiverTable.maxToken
 

@@ -86,4 +86,22 @@ import Testing
         #expect(served == Array(0..<500))
         #expect(window.inFlight == 0)
     }
+
+    @Test func tryAcquireUpToTakesWhatIsFreeButNeverPastAWaiter() {
+        var window = InFlightWindow<Int>(limit: 10)
+        #expect(window.tryAcquire(upTo: 4) == 4)
+        #expect(window.tryAcquire(upTo: 100) == 6)
+        #expect(window.tryAcquire(upTo: 1) == 0)
+        #expect(window.inFlight == 10 && window.highWatermark == 10)
+        _ = window.acquire(orEnqueue: 1)
+        _ = window.release()  // the slot goes to the waiter
+        _ = window.release()  // one free slot, nobody waits
+        #expect(window.tryAcquire(upTo: 5) == 1)
+        _ = window.acquire(orEnqueue: 2)
+        _ = window.release()  // handed to waiter 2
+        #expect(window.tryAcquire(upTo: 0) == 0)
+        _ = window.close()
+        _ = window.release()
+        #expect(window.tryAcquire(upTo: 3) == 0, "a closed window grants nothing")
+    }
 }

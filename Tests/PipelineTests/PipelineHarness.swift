@@ -33,7 +33,8 @@ struct PipelineHarness {
     func writeConfig(mode: String = "snapshot", roles: String = "produce, sink", maxRecords: Int = 3000,
                      maxAge: String = "2s", credentials: String? = nil, tableSuffix: String = "", fetchSize: Int = 5000,
                      s3Endpoint: String? = nil, exactlyOnce: Bool = false, transactionMaxRecords: Int = 50_000,
-                     emulate: String? = nil, metricsListen: String? = nil, extra: String = "") throws {
+                     emulate: String? = nil, metricsListen: String? = nil, producerProperties: String? = nil,
+                     extra: String = "") throws {
         var environment = ProcessInfo.processInfo.environment
         environment["PINPIPE_CONFIG_STATE_DIR"] = directory.appendingPathComponent("state").path
         environment["PINPIPE_CONFIG_ROLES"] = roles
@@ -47,6 +48,7 @@ struct PipelineHarness {
         environment["PINPIPE_CONFIG_TXN_MAX_RECORDS"] = String(transactionMaxRecords)
         if let emulate { environment["PINPIPE_CONFIG_EMULATE"] = emulate }
         if let metricsListen { environment["PINPIPE_CONFIG_METRICS_LISTEN"] = metricsListen }
+        if let producerProperties { environment["PINPIPE_CONFIG_PRODUCER_PROPERTIES"] = producerProperties }
         let script = TestStack.repoRoot.appendingPathComponent("deploy/dev/pinpipe-stack-config.sh").path
         let result = try TestStack.run(script, [prefix, mode], environment: environment)
         guard result.status == 0 else { throw TestStackError(message: result.output) }

@@ -12,6 +12,7 @@
 # transactions but shows aborted records to read_committed readers, see deploy/bench/build-broker.sh),
 # PINPIPE_CONFIG_TXN_MAX_RECORDS (default 50000),
 # PINPIPE_CONFIG_TXN_MAX_INTERVAL (default 1s), PINPIPE_CONFIG_MAX_IN_FLIGHT (default 10000),
+# PINPIPE_CONFIG_PRODUCER_PROPERTIES (kafka.producer_properties as a YAML flow map, e.g. '{message.max.bytes: "9000"}'),
 # PINPIPE_CONFIG_EMULATE (source.emulate as a YAML flow map, e.g. "{seed: 100, rate: 50, limit: 6}"),
 # PINPIPE_CONFIG_METRICS_LISTEN (metrics.listen, e.g. 127.0.0.1:19464; default null: tests run many pinpipes at once).
 # PINPIPE_CONFIG_KAFKA_BOOTSTRAP (another broker than the stack's mock, e.g. Tansu: see deploy/tansu/README.md).
@@ -58,7 +59,8 @@ kafka:
   exactly_once: ${PINPIPE_CONFIG_EXACTLY_ONCE:-false}
   transaction: {max_records: ${PINPIPE_CONFIG_TXN_MAX_RECORDS:-50000}, max_interval: ${PINPIPE_CONFIG_TXN_MAX_INTERVAL:-1s}}
   consumer_properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "500"}
-s3:
+${PINPIPE_CONFIG_PRODUCER_PROPERTIES:+  producer_properties: $PINPIPE_CONFIG_PRODUCER_PROPERTIES
+}s3:
   bucket: "$PINPIPE_S3_BUCKET"
   region: "$PINPIPE_S3_REGION"
   endpoint: "${PINPIPE_CONFIG_S3_ENDPOINT:-$PINPIPE_S3_ENDPOINT}"

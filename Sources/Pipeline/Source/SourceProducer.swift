@@ -187,6 +187,7 @@ public final class SourceProducer: Sendable {
                 keyBuffer.reserveCapacity(32)
                 let header = source.tableHeader ? [KafkaHeader(key: "pinpipe.table", value: Array(table.table.utf8))] : []
                 var rows = 0
+                var chunk = KafkaProduceBatch()
                 for try await batch in connection.stream(sql, after.map { [String($0)] } ?? [], fetchSize: source.fetchSize) {
                     if shutdown.isTriggered { return }
                     if encoder == nil {
@@ -199,32 +200,41 @@ public final class SourceProducer: Sendable {
                         }
                     }
                     let encoder = encoder!
-                    for row in 0..<batch.count {
-                        value.removeAll(keepingCapacity: true)
-                        encoder.encodeValue(batch, row: row, into: &value)
-                        keyBuffer.removeAll(keepingCapacity: true)
-                        let key = encoder.encodeKey(batch, row: row, into: &keyBuffer) ? keyBuffer : nil
-                        let number = encoder.keyValue(batch, row: row)
-                        if number == nil {
-                            logger.warning("Row without a key value; produced with a null key", metadata: metadata)
-                        }
-                        if let transactions {
-                            try await produceInTransaction(
-                                transactions, generation: generation, table: table, key: number,
-                                progress: progress) { () async throws(KafkaError) in
-                                try await self.produceRow(topic: topic, key: key, value: value, headers: header,
-                                                        acknowledged: acknowledged,
-                                                        onDelivery: self.transactionalDelivery(transactions))
+                    if let route, transactions == nil, header.isEmpty {
+                        // At least once without headers: rows go to librdkafka in chunks (`produceChunks`).
+                        // Counts what it produced itself (chunk by chunk, also when a chunk fails).
+                        try await produceChunks(batch, encoder: encoder, route: route, progress: progress,
+                                                into: &chunk, metadata: metadata)
+                        rows += batch.count
+                        stats.recordRowsRead(batch.count, table: table.name)
+                    } else {
+                        for row in 0..<batch.count {
+                            value.removeAll(keepingCapacity: true)
+                            encoder.encodeValue(batch, row: row, into: &value)
+                            keyBuffer.removeAll(keepingCapacity: true)
+                            let key = encoder.encodeKey(batch, row: row, into: &keyBuffer) ? keyBuffer : nil
+                            let number = encoder.keyValue(batch, row: row)
+                            if number == nil {
+                                logger.warning("Row without a key value; produced with a null key", metadata: metadata)
                             }
-                        } else if let route {
-                            let sequence = number.map { progress.dispatch(key: $0) }
-                            try await produceRow(route: route, token: sequence ?? TableDeliveries.untracked, key: key,
-                                                 value: value, headers: header)
+                            if let transactions {
+                                try await produceInTransaction(
+                                    transactions, generation: generation, table: table, key: number,
+                                    progress: progress) { () async throws(KafkaError) in
+                                    try await self.produceRow(topic: topic, key: key, value: value, headers: header,
+                                                            acknowledged: acknowledged,
+                                                            onDelivery: self.transactionalDelivery(transactions))
+                                }
+                            } else if let route {
+                                let sequence = number.map { progress.dispatch(key: $0) }
+                                try await produceRow(route: route, token: sequence ?? TableDeliveries.untracked, key: key,
+                                                     value: value, headers: header)
+                            }
+                            rows += 1
                         }
-                        rows += 1
+                        stats.recordRowsRead(batch.count, table: table.name)
+                        stats.recordProduced(batch.count, topic: topic)
                     }
-                    stats.recordRowsRead(batch.count, table: table.name)
-                    stats.recordProduced(batch.count, topic: topic)
                     liveness.beat()
                     await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
                     if let failure = progress.takeFailure() { throw failure }
@@ -271,7 +281,9 @@ public final class SourceProducer: Sendable {
                 if let abandoned = open { await abandoned.close() }
                 open = nil
                 await flush()
-                _ = progress.takeFailure()
+                // From the acknowledged position: also when the error came from enqueueing (rows dispatched but
+                // never handed to librdkafka would otherwise hold the checkpoint back and be skipped by the re-read).
+                progress.restartFromCheckpoint()
                 if await liveness.sleep(for: backoff.next(), or: shutdown) { return }
             }
         }
@@ -312,6 +324,39 @@ public final class SourceProducer: Sendable {
             try await producer.produce(route: route, token: token, key: key, value: value, headers: headers)
         }
     }
+
+    /// Rows of one fetched batch per chunk of `Self.chunkRows`: each row's key and value are encoded straight into
+    /// the chunk's buffer and the chunk goes to librdkafka in one call, so a row costs no call into the producer
+    /// of its own. Waiting for the window (a slow or absent broker) is an outage, not a hang.
+    func produceChunks(_ batch: PostgresRowBatch, encoder: PostgresRowEncoder, route: KafkaDeliveryRoute,
+                       progress: TableProgress, into chunk: inout KafkaProduceBatch, metadata: Logger.Metadata)
+        async throws(KafkaError)
+    {
+        var row = 0
+        while row < batch.count {
+            chunk.removeAll()
+            let end = min(batch.count, row + Self.chunkRows)
+            while row < end {
+                let number = encoder.keyValue(batch, row: row)
+                if number == nil {
+                    logger.warning("Row without a key value; produced with a null key", metadata: metadata)
+                }
+                let token = number.map { progress.dispatch(key: $0) } ?? TableDeliveries.untracked
+                chunk.append(token: token, key: { encoder.encodeKey(batch, row: row, into: &$0) },
+                             value: { encoder.encodeValue(batch, row: row, into: &$0) })
+                row += 1
+            }
+            let records = chunk
+            var enqueued = 0
+            defer { stats.recordProduced(enqueued, topic: route.topic) }
+            try await liveness.whileWaiting { () async throws(KafkaError) in
+                try await producer.produce(route: route, batch: records, enqueued: &enqueued)
+            }
+        }
+    }
+
+    /// Rows per `produce(route:batch:)` call: large enough to spread the call's cost, small next to the window.
+    static let chunkRows = 1000
 
     /// Connects; at start-up a bounded number of attempts (a wrong host fails fast), later forever.
     func connect(first: Bool) async throws -> PostgresConnection {

@@ -64,11 +64,20 @@ final class TableProgress: Sendable {
     func takeFailure() -> KafkaError? {
         state.withLock { state in
             guard let failure = state.failure else { return nil }
-            state.failure = nil
-            state.watermark = AcknowledgementWatermark(checkpoint: state.watermark.checkpoint)
-            state.lastDispatched = state.watermark.checkpoint
+            Self.restart(&state)
             return failure
         }
+    }
+
+    /// Forgets any failure and dispatches again from the acknowledged checkpoint (call with nothing in flight).
+    func restartFromCheckpoint() {
+        state.withLock { Self.restart(&$0) }
+    }
+
+    private static func restart(_ state: inout State) {
+        state.failure = nil
+        state.watermark = AcknowledgementWatermark(checkpoint: state.watermark.checkpoint)
+        state.lastDispatched = state.watermark.checkpoint
     }
 }
 
