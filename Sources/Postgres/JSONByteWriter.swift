@@ -12,7 +12,8 @@ enum JSONByteWriter {
         out.append(quote)
     }
 
-    /// The escaping of `appendString` without the quotes. Copies unescaped runs in one go.
+    /// The escaping of `appendString` without the quotes. Copies unescaped runs in one go; scans eight bytes at a
+    /// time while none of them needs escaping (most text has no escapes at all).
     static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         guard let base = bytes.baseAddress else { return }
         // char and UInt8 are the signed/unsigned variants of one type, which Swift lets alias.
@@ -21,6 +22,10 @@ enum JSONByteWriter {
         var runStart = 0
         var i = 0
         while i < n {
+            while i &+ 8 <= n && !needsEscape(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) {
+                i &+= 8
+            }
+            if i >= n { break }
             let b = p[i]
             if b >= 0x20 && b != quote && b != backslash {
                 i += 1
@@ -32,6 +37,20 @@ enum JSONByteWriter {
             runStart = i
         }
         if n > runStart { out.append(contentsOf: UnsafeBufferPointer(start: p + runStart, count: n - runStart)) }
+    }
+
+    /// Whether any of the eight bytes of `word` is below 0x20, a quote or a backslash (exact, no false positives:
+    /// the classic "has a byte less than n" and "has a zero byte" word tests).
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let q = word ^ (ones &* UInt64(quote))
+        let b = word ^ (ones &* UInt64(backslash))
+        let quotes = (q &- ones) & ~q & highs
+        let backslashes = (b &- ones) & ~b & highs
+        return (control | quotes | backslashes) != 0
     }
 
     @inline(never)

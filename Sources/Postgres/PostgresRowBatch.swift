@@ -90,6 +90,20 @@ public final class PostgresRowBatch: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
     }
 
+    /// The value's text bytes, or nil for SQL NULL, without copying: two libpq calls for a non-empty value
+    /// (`PQgetisnull` only for an empty one, which may be NULL).
+    ///
+    /// - Important: The buffer is valid only inside `body`.
+    @inline(__always)
+    public func withNullableValue<R>(row: Int, column: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        let r = Int32(row)
+        let c = Int32(column)
+        let length = Int(PQgetlength(result, r, c))
+        if length == 0 && PQgetisnull(result, r, c) != 0 { return try body(nil) }
+        guard let pointer = PQgetvalue(result, r, c) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
+    }
+
     /// The value as a String, nil for NULL.
     public func string(row: Int, column: Int) -> String? {
         if isNull(row: row, column: column) { return nil }

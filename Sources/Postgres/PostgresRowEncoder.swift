@@ -83,8 +83,7 @@ public struct PostgresRowEncoder: Sendable {
     /// - Important: `batch` must have the columns this encoder was made for.
     public func encodeValue(_ batch: PostgresRowBatch, row: Int, into buffer: inout [UInt8]) {
         assert(batch.columns.count == kinds.count, "batch has \(batch.columns.count) columns, encoder \(kinds.count)")
-        encode(into: &buffer, isNull: { batch.isNull(row: row, column: $0) },
-               withValue: { column, body in batch.withValue(row: row, column: column, body) })
+        encode(into: &buffer) { column, body in batch.withNullableValue(row: row, column: column, body) }
     }
 
     /// Appends a row from a logical replication message (text values, as pgoutput sends them) as one compact JSON
@@ -94,18 +93,15 @@ public struct PostgresRowEncoder: Sendable {
     ///   value (those are written as `null`; callers check first).
     public func encodeValue(_ tuple: PgOutputTuple, into buffer: inout [UInt8]) {
         assert(tuple.values.count == kinds.count, "tuple has \(tuple.values.count) columns, encoder \(kinds.count)")
-        encode(into: &buffer, isNull: { column in
-            if case .text = tuple.values[column] { return false }
-            return true
-        }, withValue: { column, body in
-            if case .text(let bytes) = tuple.values[column] { bytes.withUnsafeBytes(body) }
-        })
+        encode(into: &buffer) { column, body in
+            if case .text(let bytes) = tuple.values[column] { bytes.withUnsafeBytes { body($0) } } else { body(nil) }
+        }
     }
 
-    /// The one JSON object writer both row sources share.
+    /// The one JSON object writer both row sources share: `value(column, body)` calls `body` with the column's
+    /// text, or with nil for NULL.
     @inline(__always)
-    private func encode(into buffer: inout [UInt8], isNull: (Int) -> Bool,
-                        withValue: (Int, (UnsafeRawBufferPointer) -> Void) -> Void) {
+    private func encode(into buffer: inout [UInt8], value: (Int, (UnsafeRawBufferPointer?) -> Void) -> Void) {
         if kinds.isEmpty {
             buffer.append(UInt8(ascii: "{"))
             buffer.append(UInt8(ascii: "}"))
@@ -118,12 +114,14 @@ public struct PostgresRowEncoder: Sendable {
                     let end = prefixEnds[column]
                     buffer.append(contentsOf: UnsafeBufferPointer(rebasing: prefixes[start..<end]))
                     start = end
-                    if isNull(column) {
-                        JSONByteWriter.appendLiteral("null", to: &buffer)
-                        continue
-                    }
                     let kind = kinds[column]
-                    withValue(column) { Self.append(kind, $0, to: &buffer) }
+                    value(column) { text in
+                        if let text {
+                            Self.append(kind, text, to: &buffer)
+                        } else {
+                            JSONByteWriter.appendLiteral("null", to: &buffer)
+                        }
+                    }
                 }
             }
         }

@@ -1,5 +1,5 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import Testing
 
 /// The encoder on hand-made batches (no server): exact bytes for known inputs.
@@ -153,6 +153,47 @@ import Testing
         let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         #expect(parsed?["s"] as? String == all)
         #expect(!json.utf8.contains { $0 < 0x20 })
+    }
+
+    /// The eight-bytes-at-a-time scan against a byte-by-byte reference: random strings of every length up to 40
+    /// with the characters that need escaping (and bytes just around them: 0x1F/0x20, 0x21/0x23, 0x5B/0x5D, high
+    /// bytes) at every position, also at word boundaries and in the tail.
+    @Test func escapingMatchesAByteByByteReferenceAtEveryPosition() throws {
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for b in bytes {
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+                case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+                case 0x09: out += [0x5C, UInt8(ascii: "t")]
+                case 0x08: out += [0x5C, UInt8(ascii: "b")]
+                case 0x0C: out += [0x5C, UInt8(ascii: "f")]
+                case ..<0x20: out += Array(String(format: "\\u%04x", Int(b)).utf8)
+                default: out.append(b)
+                }
+            }
+            out.append(0x22)
+            return out
+        }
+        let interesting: [UInt8] = [0x00, 0x01, 0x0A, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F, 0x80, 0xA2,
+                                    0xDC, 0xFF, UInt8(ascii: "a")]
+        var generator = SplitMix64(seed: 0xE5CA9E)
+        var checked = 0
+        for length in 0...40 {
+            for _ in 0..<200 {
+                var bytes = (0..<length).map { _ in UInt8(ascii: "a") &+ UInt8(generator.next() % 26) }
+                for _ in 0..<Int(generator.next() % 3) where length > 0 {
+                    bytes[Int(generator.next() % UInt64(length))] = interesting[Int(generator.next() % UInt64(interesting.count))]
+                }
+                var out: [UInt8] = []
+                bytes.withUnsafeBytes { JSONByteWriter.appendString($0, to: &out) }
+                #expect(out == reference(bytes), "\(bytes)")
+                checked += 1
+            }
+        }
+        #expect(checked == 41 * 200)
     }
 
     @Test func columnNamesAreEscaped() throws {
