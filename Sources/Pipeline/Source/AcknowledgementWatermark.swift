@@ -12,9 +12,16 @@ struct AcknowledgementWatermark: Sendable {
     /// The highest key below which everything dispatched was acknowledged (nil: nothing yet).
     private(set) var checkpoint: Int64?
 
-    init(checkpoint: Int64? = nil) {
+    /// - Parameter firstSequence: the sequence number of the first dispatch. A watermark that replaces another
+    ///   (dispatching again from the checkpoint) starts where the old one's numbers ended, so a late
+    ///   acknowledgement of an old dispatch can never be taken for a new one.
+    init(checkpoint: Int64? = nil, firstSequence: Int = 0) {
         self.checkpoint = checkpoint
+        self.headSequence = firstSequence
     }
+
+    /// The sequence number the next dispatch gets.
+    var nextSequence: Int { headSequence + (keys.count - head) }
 
     /// Records a dispatch and returns its sequence number for `acknowledge`.
     mutating func dispatch(key: Int64) -> Int {

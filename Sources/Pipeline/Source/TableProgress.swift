@@ -44,7 +44,7 @@ final class TableProgress: Sendable {
     /// Exactly-once: the rows after `key` were aborted; dispatch again from there (nil: from the start).
     func rewind(to key: Int64?) {
         state.withLock { state in
-            state.watermark = AcknowledgementWatermark(checkpoint: key)
+            state.watermark = AcknowledgementWatermark(checkpoint: key, firstSequence: state.watermark.nextSequence)
             state.lastDispatched = key
             state.failure = nil
         }
@@ -76,7 +76,10 @@ final class TableProgress: Sendable {
 
     private static func restart(_ state: inout State) {
         state.failure = nil
-        state.watermark = AcknowledgementWatermark(checkpoint: state.watermark.checkpoint)
+        // New sequence numbers: a delivery report still on its way for an old dispatch (a flush that timed out)
+        // must not acknowledge a new one.
+        state.watermark = AcknowledgementWatermark(checkpoint: state.watermark.checkpoint,
+                                                   firstSequence: state.watermark.nextSequence)
         state.lastDispatched = state.watermark.checkpoint
     }
 }

@@ -7,6 +7,28 @@ import Testing
 @testable import Pipeline
 
 @Suite struct AcknowledgementWatermarkTests {
+    /// A re-send from the checkpoint while old dispatches may still report back: the old sequence numbers are
+    /// not reused, so a late acknowledgement of an old dispatch moves nothing.
+    @Test func aRestartFromTheCheckpointIgnoresLateAcknowledgementsOfOldDispatches() {
+        let progress = TableProgress(checkpoint: 10)
+        let old1 = progress.dispatch(key: 11)
+        let old2 = progress.dispatch(key: 12)
+        #expect(progress.delivered(old1, error: nil))
+        #expect(progress.checkpoint == 11)
+        progress.restartFromCheckpoint()
+        #expect(progress.lastDispatched == 11)
+        let new1 = progress.dispatch(key: 12)
+        let new2 = progress.dispatch(key: 13)
+        #expect(new1 != old2 && new2 != old2)
+        // The old dispatch of key 12 reports late: it must not count for the new dispatch of 12 (or 13).
+        #expect(!progress.delivered(old2, error: nil))
+        #expect(progress.checkpoint == 11)
+        #expect(progress.pending == 2)
+        #expect(progress.delivered(new1, error: nil))
+        #expect(progress.delivered(new2, error: nil))
+        #expect(progress.checkpoint == 13)
+    }
+
     @Test func advancesOnlyOverContiguousAcknowledgements() {
         var watermark = AcknowledgementWatermark()
         let a = watermark.dispatch(key: 1)
