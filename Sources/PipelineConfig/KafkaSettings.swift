@@ -106,11 +106,11 @@ public enum DataLossPolicy: String, Sendable, Equatable, CaseIterable {
 /// producer and costs a round trip to the transaction coordinator, so small transactions cost throughput.
 public struct KafkaTransactionSettings: Sendable, Equatable {
     /// Rows (over all tables) per transaction.
-    public var maxRecords: Int = 50_000
+    public var maxRecords: Int = 250_000
     /// Longest time a transaction stays open once it holds a row.
     public var maxInterval: Duration = .seconds(1)
 
-    public init(maxRecords: Int = 50_000, maxInterval: Duration = .seconds(1)) {
+    public init(maxRecords: Int = 250_000, maxInterval: Duration = .seconds(1)) {
         self.maxRecords = maxRecords
         self.maxInterval = maxInterval
     }

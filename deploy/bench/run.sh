@@ -38,7 +38,7 @@
 # pinpipe-eos is pinpipe with kafka.exactly_once, pinpipe-eos-<N> the same with transactions of N rows, both
 # checked by a read_committed count and run only when named here; pinpipe is then exactly_once: false),
 # pinpipe-before (either list) runs BENCH_BEFORE_BIN, an older pinpipe build, with the same configuration.
-# BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 50000 / 1s).
+# BENCH_TXN_MAX_RECORDS / BENCH_TXN_MAX_INTERVAL (pinpipe-eos's kafka.transaction, default 250000 / 1s: pinpipe's defaults).
 # Either list also takes pinpipe-metrics: pinpipe with its metrics listener on and scraped every second (pinpipe's
 # own contenders run with metrics.listen null), for the overhead of the metrics (deploy/monitoring/README.md).
 set -euo pipefail
@@ -199,7 +199,7 @@ topic_args() { local t; for t in $(topics_of "$1"); do printf -- '--topic %s ' "
 pinpipe_config() {
   local file="$1" roles="$2" prefix="$3" suffix="$4" group="$5" s3prefix="$6"
   PINPIPE_CONFIG_ROLES="$roles" PINPIPE_CONFIG_TABLE_SUFFIX="$suffix" PINPIPE_CONFIG_GROUP="$group" \
-    PINPIPE_CONFIG_EXACTLY_ONCE="${EXACTLY_ONCE:-false}" PINPIPE_CONFIG_TXN_MAX_RECORDS="${BENCH_TXN_MAX_RECORDS:-50000}" \
+    PINPIPE_CONFIG_EXACTLY_ONCE="${EXACTLY_ONCE:-false}" PINPIPE_CONFIG_TXN_MAX_RECORDS="${BENCH_TXN_MAX_RECORDS:-250000}" \
     PINPIPE_CONFIG_TXN_MAX_INTERVAL="${BENCH_TXN_MAX_INTERVAL:-1s}" \
     PINPIPE_CONFIG_STATE_DIR="$WORK/state/$(basename "$file" .yaml)" PINPIPE_CONFIG_MAX_RECORDS=10000 \
     PINPIPE_CONFIG_MAX_AGE=1h PINPIPE_CONFIG_FETCH_SIZE="$FETCH" PINPIPE_CONFIG_METRICS_LISTEN="${METRICS_LISTEN:-null}" \
@@ -306,7 +306,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
     case "$contender" in
       pinpipe | pinpipe-before | pinpipe-small | pinpipe-eos | pinpipe-eos-* | pinpipe-metrics)
         cfg="$WORK/config/produce-b$BROKERS-$contender-$rep.yaml"
-        txn_records="${BENCH_TXN_MAX_RECORDS:-50000}"
+        txn_records="${BENCH_TXN_MAX_RECORDS:-250000}"
         [[ "$contender" == pinpipe-eos-* ]] && txn_records="${contender#pinpipe-eos-}"
         listen=null
         [[ "$contender" == pinpipe-metrics ]] && listen="127.0.0.1:$METRICS_PORT"

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Kafka
 import Logging
 import PipelineConfig
@@ -91,13 +92,14 @@ extension SourceProducer {
         ])
     }
 
-    /// Admits one row into the open transaction, produces it and releases it with the table's new position.
-    /// A row that cannot be produced aborts the transaction (throws ``TransactionRewind`` once it is aborted).
+    /// Admits `rows` rows (one, or a chunk) into the open transaction, produces them and releases them with the
+    /// table's new position (`key`: the last row's). Rows that cannot be produced abort the transaction (throws
+    /// ``TransactionRewind`` once it is aborted).
     func produceInTransaction(
         _ transactions: TransactionCoordinator, generation: Int, table: TableSource, key: Int64?,
-        progress: TableProgress, _ produce: () async throws(KafkaError) -> Void
+        progress: TableProgress, rows: Int = 1, _ produce: () async throws(KafkaError) -> Void
     ) async throws {
-        try await transactions.admit(generation: generation)
+        try await transactions.admit(rows: rows, generation: generation)
         do {
             try await produce()
         } catch {
@@ -178,5 +180,25 @@ enum OffsetsTopic {
     /// Snapshot and follow share key positions; the emulator's count events.
     static func isCompatible(_ position: SourcePosition, with mode: SourceConfiguration.Mode) -> Bool {
         (position.mode == "emulate") == (mode == .emulate)
+    }
+}
+
+/// A table's delivery reports in exactly-once mode, routed without a closure per row: counts the acknowledged
+/// records; a failed delivery (other than the purge of an abort) means the open transaction must abort.
+final class TransactionalDeliveries: KafkaDeliveryReceiver {
+    let transactions: TransactionCoordinator
+    let acknowledged: CoreMetrics.Counter
+
+    init(transactions: TransactionCoordinator, acknowledged: CoreMetrics.Counter) {
+        self.transactions = transactions
+        self.acknowledged = acknowledged
+    }
+
+    func delivered(token: Int, partition: Int32, offset: Int64, error: KafkaError?) {
+        guard let error else {
+            acknowledged.increment()
+            return
+        }
+        if error.code != .purgeQueue, error.code != .purgeInFlight { transactions.poison() }
     }
 }

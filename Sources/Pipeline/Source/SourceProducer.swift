@@ -152,11 +152,15 @@ public final class SourceProducer: Sendable {
         // Exactly-once: the generation this reader's rows belong to; an abort rewinds it to the committed key.
         var generation = transactions?.generation ?? 0
         let acknowledged = stats.acknowledgedCounter(topic: topic)  // once, not per row
-        // At least once, the delivery reports go to one receiver per table rather than a closure per row.
-        let route = transactions == nil
-            ? try producer.route(topic: topic, receiver: TableDeliveries(
-                progress: progress, checkpoint: checkpoint, acknowledged: acknowledged))
-            : nil
+        // The delivery reports go to one receiver per table rather than a closure per row (exactly once too,
+        // without a header; the per-row path with headers keeps closures there).
+        let receiver: any KafkaDeliveryReceiver
+        if let transactions {
+            receiver = TransactionalDeliveries(transactions: transactions, acknowledged: acknowledged)
+        } else {
+            receiver = TableDeliveries(progress: progress, checkpoint: checkpoint, acknowledged: acknowledged)
+        }
+        let route = try producer.route(topic: topic, receiver: receiver)
         while !shutdown.isTriggered {
             do {
                 // The start-up checks already proved the database reachable: from here on an outage is retried
@@ -200,10 +204,11 @@ public final class SourceProducer: Sendable {
                         }
                     }
                     let encoder = encoder!
-                    if let route, transactions == nil, header.isEmpty {
-                        // At least once without headers: rows go to librdkafka in chunks (`produceChunks`).
-                        // Counts what it produced itself (chunk by chunk, also when a chunk fails).
+                    if header.isEmpty {
+                        // Without headers rows go to librdkafka in chunks (`produceChunks`), which counts what it
+                        // produced itself (chunk by chunk, also when a chunk fails).
                         try await produceChunks(batch, encoder: encoder, route: route, progress: progress,
+                                                transaction: transactions.map { ($0, generation, table) },
                                                 into: &chunk, metadata: metadata)
                         rows += batch.count
                         stats.recordRowsRead(batch.count, table: table.name)
@@ -225,7 +230,7 @@ public final class SourceProducer: Sendable {
                                                             acknowledged: acknowledged,
                                                             onDelivery: self.transactionalDelivery(transactions))
                                 }
-                            } else if let route {
+                            } else {
                                 let sequence = number.map { progress.dispatch(key: $0) }
                                 try await produceRow(route: route, token: sequence ?? TableDeliveries.untracked, key: key,
                                                      value: value, headers: header)
@@ -328,20 +333,33 @@ public final class SourceProducer: Sendable {
     /// Rows of one fetched batch per chunk of `Self.chunkRows`: each row's key and value are encoded straight into
     /// the chunk's buffer and the chunk goes to librdkafka in one call, so a row costs no call into the producer
     /// of its own. Waiting for the window (a slow or absent broker) is an outage, not a hang.
+    /// With `transaction` (exactly once) each chunk is admitted into the open transaction as a whole and released
+    /// with the table's position after its last row (`produceInTransaction`); chunks are then at most
+    /// `kafka.transaction.max_records` rows, so a transaction never holds more rows than that because of them.
     func produceChunks(_ batch: PostgresRowBatch, encoder: PostgresRowEncoder, route: KafkaDeliveryRoute,
-                       progress: TableProgress, into chunk: inout KafkaProduceBatch, metadata: Logger.Metadata)
-        async throws(KafkaError)
+                       progress: TableProgress,
+                       transaction: (coordinator: TransactionCoordinator, generation: Int, table: TableSource)?,
+                       into chunk: inout KafkaProduceBatch, metadata: Logger.Metadata)
+        async throws
     {
+        let chunkRows = transaction == nil ? Self.chunkRows : max(1, min(Self.chunkRows, configuration.kafka.transaction.maxRecords))
         var row = 0
         while row < batch.count {
             chunk.removeAll()
-            let end = min(batch.count, row + Self.chunkRows)
+            let end = min(batch.count, row + chunkRows)
+            var lastKey: Int64?
             while row < end {
                 let number = encoder.keyValue(batch, row: row)
                 if number == nil {
                     logger.warning("Row without a key value; produced with a null key", metadata: metadata)
                 }
-                let token = number.map { progress.dispatch(key: $0) } ?? TableDeliveries.untracked
+                let token: Int
+                if transaction == nil {
+                    token = number.map { progress.dispatch(key: $0) } ?? TableDeliveries.untracked
+                } else {
+                    token = 0  // exactly once: the transaction, not the delivery report, moves the position
+                    if let number { lastKey = number }
+                }
                 chunk.append(token: token, key: { encoder.encodeKey(batch, row: row, into: &$0) },
                              value: { encoder.encodeValue(batch, row: row, into: &$0) })
                 row += 1
@@ -349,8 +367,17 @@ public final class SourceProducer: Sendable {
             let records = chunk
             var enqueued = 0
             defer { stats.recordProduced(enqueued, topic: route.topic) }
-            try await liveness.whileWaiting { () async throws(KafkaError) in
-                try await producer.produce(route: route, batch: records, enqueued: &enqueued)
+            let send = { () async throws(KafkaError) in
+                try await self.liveness.whileWaiting { () async throws(KafkaError) in
+                    try await self.producer.produce(route: route, batch: records, enqueued: &enqueued)
+                }
+            }
+            if let transaction {
+                try await produceInTransaction(
+                    transaction.coordinator, generation: transaction.generation, table: transaction.table,
+                    key: lastKey, progress: progress, rows: records.count, send)
+            } else {
+                try await send()
             }
         }
     }
