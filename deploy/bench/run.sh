@@ -421,7 +421,8 @@ meta = {
         + (f" = {int(value_bytes):,} bytes" if value_bytes else ""),
     "producer_settings": "kafka.max_in_flight " + ("${BENCH_MAX_IN_FLIGHT:-}" or "10000 (default)")
         + ", producer_properties " + ("\`$props\`" if "$props" else "none (pinpipe's defaults: acks=all, idempotence, linger.ms 5)")
-        + ", source.fetch_size $FETCH",
+        + ", source.fetch_size $FETCH, kafka.exactly_once false (the peers are not transactional either; pinpipe-eos: true, "
+        + "kafka.transaction.max_records ${BENCH_TXN_MAX_RECORDS:-250000})",
     "peer_a": "\`peers/psql-kcat.sh\`: per table \`COPY (SELECT key, row_to_json(t) ... ORDER BY key) TO STDOUT\` (CSV, tab) | \`kcat -P -K<tab> -X acks=all -X enable.idempotence=true\`, the three tables in parallel",
     "peer_b": "\`peers/produce.py\`: psycopg 3 named cursor (itersize $FETCH), json.dumps per row, one confluent-kafka Producer (acks=all, idempotence, linger.ms 5), produce + poll(0), flush; tables one after the other",
     "sink_settings": "batch 10,000 records or 16 MiB per object, no age roll (pinpipe max_age 1h), commit after each upload; pinpipe otherwise on its defaults (s3.memory_limit 24 MiB, s3.channel_capacity 5,000, consumer queued.max.messages.kbytes 2048, checksum crc32c); (a) is \`kcat -C -q -e -G <group> -X auto.offset.reset=earliest\` > /dev/null",

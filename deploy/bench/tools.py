@@ -268,7 +268,9 @@ def cmd_report(args):
         p_py = group("produce", "python", b)
         p_small = group("produce", "pinpipe-small", b)
         p_before = group("produce", "pinpipe-before", b)
-        for name, g in (("**pinpipe** `run --once --from-scratch` (roles: produce)", p_pin),
+        p_eos = group("produce", "pinpipe-eos", b)
+        for name, g in (("**pinpipe** `run --once --from-scratch` (roles: produce), `exactly_once: false`", p_pin),
+                        ("pinpipe with `exactly_once: true` (pinpipe's default; read_committed count checked)", p_eos),
                         ("pinpipe before (`BENCH_BEFORE_BIN`)", p_before),
                         ("(a) `psql` COPY row_to_json → `kcat -P` (acks=all, idempotence)", p_kcat),
                         ("(b) Python psycopg 3 + confluent-kafka", p_py),
@@ -286,6 +288,9 @@ def cmd_report(args):
                 line += f" **{r:.2f}×** `psql | kcat`" + (f" ({'meets' if r >= 1.5 else 'misses'} the ≥ 1.5× target)" if b == 3 else "") + ";"
             if p_py:
                 line += f" {ratio(p_pin['rate'], p_py['rate']):.2f}× the Python producer;"
+            if p_eos and p_kcat:
+                line += (f" with `exactly_once: true` {ratio(p_eos['rate'], p_kcat['rate']):.2f}× `psql | kcat` "
+                         f"(it costs {ratio(p_pin['rate'], p_eos['rate']):.2f}× the wall time of at-least-once);")
             line += (f" peak RSS {fmt(p_pin['rss'])} MB median, max {fmt(p_pin['rss_max'])} MB"
                      + (f", {fmt(p_small['rss'])} MB at N/10" if p_small else "")
                      + f" ({'under' if p_pin['rss_max'] < 100 else 'NOT under'} 100 MB).")
