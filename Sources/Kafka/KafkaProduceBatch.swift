@@ -40,11 +40,4 @@ public struct KafkaProduceBatch: Sendable {
         entries.append(Entry(token: token, keyStart: keyStart, keyCount: keyCount, valueStart: valueStart,
                              valueCount: bytes.count - valueStart))
     }
-
-    /// Record `index`'s key (nil without one) and value, as copies (for tests and diagnostics).
-    public func record(_ index: Int) -> (token: Int, key: [UInt8]?, value: [UInt8]) {
-        let e = entries[index]
-        let key = e.keyCount < 0 ? nil : Array(bytes[e.keyStart..<(e.keyStart + e.keyCount)])
-        return (e.token, key, Array(bytes[e.valueStart..<(e.valueStart + e.valueCount)]))
-    }
 }
