@@ -64,9 +64,11 @@ extension KafkaConsumer {
                     let partition = KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)),
                                                         partition: message.pointee.partition)
                     let offset = message.pointee.offset
+                    // One hash per record (the filter stays on until the next rebalance, for every record).
                     let repeated = state.nextExpected.withLock { marks -> Bool in
-                        if let next = marks[partition], offset < next { return true }
-                        if marks[partition] != nil { marks[partition] = offset + 1 }
+                        guard let index = marks.index(forKey: partition) else { return false }
+                        if offset < marks.values[index] { return true }
+                        marks.values[index] = offset + 1
                         return false
                     }
                     if repeated { continue }

@@ -47,13 +47,33 @@ public struct KafkaRecordBatch: Sendable {
     public var count: Int { records.count }
     public var isEmpty: Bool { records.isEmpty }
 
+    /// Bytes the batch has room for without growing (tests).
+    var byteCapacity: Int { bytes.capacity }
+
     /// Bytes of keys and values held.
     public var byteCount: Int { bytes.count }
 
-    /// Reserves room for `records` records of `bytes` key and value bytes in total.
-    public mutating func reserveCapacity(records: Int, bytes: Int) {
+    /// Reserves room for `records` records of `bytes` key and value bytes in total; an empty batch takes a
+    /// recycled buffer from `pool` when one is big enough (``recycle(to:)``).
+    public mutating func reserveCapacity(records: Int, bytes: Int, pool: KafkaRecordBufferPool = .shared) {
         self.records.reserveCapacity(records)
-        self.bytes.reserveCapacity(bytes)
+        if self.bytes.isEmpty, self.bytes.capacity < bytes {
+            self.bytes = pool.take(minimumCapacity: bytes)
+        } else {
+            self.bytes.reserveCapacity(bytes)
+        }
+    }
+
+    /// Hands the byte buffer over for reuse by a later poll and empties the batch. Call it when done with a
+    /// batch (the sink does, after copying the values into its object bodies); a copy of the batch kept
+    /// elsewhere stays intact (the buffer is copy-on-write: a shared one is never reused in place).
+    public mutating func recycle(to pool: KafkaRecordBufferPool = .shared) {
+        let buffer = bytes
+        bytes = []
+        records.removeAll()
+        headers.removeAll()
+        topics.removeAll()
+        pool.give(buffer)
     }
 
     /// Appends a record; `topic` is compared with the last topic first, so runs of one topic stay cheap.

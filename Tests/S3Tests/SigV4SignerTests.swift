@@ -290,3 +290,33 @@ func sha256Hex(_ text: String) -> String {
         #expect(hex(PayloadDigest.crc32cBase64([UInt8]())) == "00000000")
     }
 }
+
+/// The signer's own UTC calendar arithmetic agrees with Foundation's Gregorian calendar.
+@Suite struct SigV4DateTests {
+    static func reference(_ date: Date) -> (Int, Int, Int, Int, Int, Int) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return (c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+
+    @Test func matchesFoundationsCalendar() {
+        var generator = SystemRandomNumberGenerator()
+        // Day boundaries and leap days (2000 is a leap year, 1900 and 2100 are not), then random instants from
+        // 1900 to 2400, before and after the epoch, with fractional seconds.
+        var instants: [Double] = [0, -1, 86_399, 86_400, -86_400, -86_401, 951_782_400, 951_868_799, 951_868_800,
+                                  -2_203_891_200, 4_107_456_000, 4_107_542_400, 1_440_938_160.75, -0.5]
+        for _ in 0..<20_000 { instants.append(Double.random(in: -2_208_988_800...13_569_465_600, using: &generator)) }
+        for seconds in instants {
+            let date = Date(timeIntervalSince1970: seconds)
+            let mine = SigV4Signer.utcComponents(date)
+            let theirs = Self.reference(date)
+            #expect(mine == theirs, "at \(seconds) s since the epoch")
+            if mine != theirs { return }
+        }
+    }
+
+    @Test func formatsTheAmzDate() {
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 951_825_599)) == "20000229T115959Z")
+    }
+}

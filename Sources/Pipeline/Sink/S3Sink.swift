@@ -110,13 +110,15 @@ public final class S3Sink: Sendable {
                 await context.hooks.hangIfRequested(actor: Self.actorName, startedAt: started)
                 if context.fatalError != nil { break }
                 switch turn {
-                case .input(let element):
+                case .input(var element):
                     try await handle(element)
                     handling += ContinuousClock.now - turnStarted
                     if let revocation = element.revocation {
                         let uploads = revoke(revocation.partitions, epoch: element.epoch)
                         revocations.addTask { await self.settle(revocation, after: uploads) }
                     }
+                    // The values are in the object bodies now: the next poll reuses the buffer.
+                    element.records.recycle()
                 case .tick:
                     let now = liveness.clock.now
                     for writer in writers.withLock({ Array($0.values) }) { writer.tick(now: now) }
