@@ -88,11 +88,16 @@ enum JSONValidator {
             index += 1
             while true {
                 // Eight bytes at a time over the plain part of the string: ASCII without quote, backslash or
-                // control characters, which is most of every record.
+                // control characters, which is most of every record. A word with a special byte moves straight
+                // to the first one (the lowest flag is exact; only flags above it can be false).
                 if let base = bytes.baseAddress {
                     while index + 8 <= bytes.count {
-                        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                        if Self.needsAttention(word) { break }
+                        let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                        let flags = Self.attentionFlags(word)
+                        if flags != 0 {
+                            index += flags.trailingZeroBitCount >> 3
+                            break
+                        }
                         index += 8
                     }
                 }
@@ -124,17 +129,18 @@ enum JSONValidator {
             return fail("unterminated string")
         }
 
-        /// Whether any byte of `word` is a quote, a backslash, a control character or not ASCII (SWAR: each test
-        /// sets the high bit of a byte that matches, and none of a byte that does not).
+        /// The high bit of each byte of `word` (first byte lowest) that is a quote, a backslash, a control
+        /// character or not ASCII (SWAR). The lowest flag set marks a byte that is one; a borrow can flag a
+        /// byte above it that is not, so only the first flag counts.
         @inline(__always)
-        static func needsAttention(_ word: UInt64) -> Bool {
+        static func attentionFlags(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highs: UInt64 = 0x8080_8080_8080_8080
             func hasZeroByte(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
             let quote = hasZeroByte(word ^ (ones &* 0x22))
             let backslash = hasZeroByte(word ^ (ones &* 0x5C))
             let control = (word &- ones &* 0x20) & ~word & highs
-            return (quote | backslash | control | (word & highs)) != 0
+            return quote | backslash | control | (word & highs)
         }
 
         mutating func utf8Sequence() -> String? {

@@ -44,6 +44,8 @@ import Testing
         let pieces: [[UInt8]] = [
             Array("\\\"".utf8), Array("\\\\".utf8), Array("\\u00e9".utf8), Array("caf\u{e9}".utf8),
             Array("\u{1F600}".utf8), [0x22], [0x01], [0x1F], [0x7F], [0xFF], [0xC3, 0x28], Array("\\q".utf8),
+            // A special byte followed by one a borrow could flag too (only the first flag of a word is exact).
+            [0x1F, 0x20], [0x22, 0x23], Array("\\\"#".utf8), Array("\\\\]".utf8), [0x7F, 0x80],
         ]
         for piece in pieces {
             for before in 0..<17 {
