@@ -6,8 +6,9 @@
 ///   messages in the consumer queue (not after a short or empty poll, when the queue is empty already);
 /// - wake only the partitions that lag. A wake-up is one ListOffsets request per leader, and the next one waits
 ///   for its answers; a leader whose partitions are all caught up holds a Fetch open for `fetch.wait.max.ms`
-///   (500 ms) and answers the ListOffsets behind it, so asking it too stalled every other broker's fetcher
-///   (measured on three brokers: the sink idled up to 0.7 s at a time with its queue empty).
+///   (librdkafka's default 500 ms; pinpipe sets 100 ms) and answers the ListOffsets behind it, so asking it too
+///   stalled every other broker's fetcher (measured on three brokers at 500 ms: the sink idled up to 0.7 s at a
+///   time with its queue empty).
 struct FetchWakeupPolicy: Sendable {
     var lowWatermark: Int
 

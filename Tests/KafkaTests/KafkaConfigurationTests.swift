@@ -121,4 +121,18 @@ import TestSupport
         #expect(ContinuousClock.now - pollStart < .seconds(30))  // no hang; loose for a noisy machine
         await consumer.close()
     }
+
+    /// The consumer's defaults bound how long a broker holds an empty Fetch (a wake-up waits behind it) and the
+    /// prefetch memory; a property the operator sets wins, being applied last.
+    @Test func consumerDefaultsAndTheirOverride() {
+        func value(_ key: String, _ configuration: KafkaConsumerConfiguration) -> String? {
+            configuration.librdkafkaProperties.last { $0.0 == key }?.1
+        }
+        let defaults = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:9", groupID: "g", topics: ["t"])
+        #expect(value("fetch.wait.max.ms", defaults) == "100")
+        #expect(value("queued.max.messages.kbytes", defaults) == "2048")
+        let overridden = KafkaConsumerConfiguration(
+            bootstrapServers: "127.0.0.1:9", groupID: "g", topics: ["t"], properties: ["fetch.wait.max.ms": "500"])
+        #expect(value("fetch.wait.max.ms", overridden) == "500")
+    }
 }
