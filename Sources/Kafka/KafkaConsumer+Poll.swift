@@ -26,13 +26,14 @@ extension KafkaConsumer {
 
     /// Runs on the poll thread: waits up to `timeout` for the first record, then takes what is already there.
     static func pollBatch(_ rk: OpaquePointer, timeout: Duration, maxRecords: Int, state: ConsumerCallbackState,
-                          logger: Logger) -> PollBatch {
+                          readsHeaders: Bool = true, logger: Logger) -> PollBatch {
         var batch = PollBatch(records: KafkaRecordBatch())
         // Only after a restart (rare): drop records returned already (see `restartFetching`).
         let deduplicating = !state.nextExpected.withLock { $0.isEmpty }
         var fresh: [KafkaTopicPartition] = []
         defer { startFresh(rk, fresh, state: state, logger: logger) }
         var topicCache = TopicIndexCache()
+        var dedupTopic: (handle: OpaquePointer?, name: String) = (nil, "")  // the last record's topic, by handle
         let deadline = ContinuousClock.now + timeout
         // A deferred revocation (in the rebalance callback, inside rd_kafka_consumer_poll) ends the poll: the
         // records before it are handed over first, and nothing of its partitions after it.
@@ -61,8 +62,8 @@ extension KafkaConsumer {
             }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 if deduplicating, let rkt = message.pointee.rkt {
-                    let partition = KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)),
-                                                        partition: message.pointee.partition)
+                    if dedupTopic.handle != rkt { dedupTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
+                    let partition = KafkaTopicPartition(topic: dedupTopic.name, partition: message.pointee.partition)
                     let offset = message.pointee.offset
                     // One hash per record (the filter stays on until the next rebalance, for every record).
                     let repeated = state.nextExpected.withLock { marks -> Bool in
@@ -78,7 +79,7 @@ extension KafkaConsumer {
                     batch.records.reserveCapacity(
                         records: maxRecords, bytes: min(maxRecords * (message.pointee.len + message.pointee.key_len + 16), 8 << 20))
                 }
-                append(message, to: &batch.records, topics: &topicCache)
+                append(message, to: &batch.records, topics: &topicCache, readsHeaders: readsHeaders)
                 continue
             }
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
@@ -266,7 +267,7 @@ extension KafkaConsumer {
 
     /// Copies one librdkafka message into the batch.
     static func append(_ message: UnsafeMutablePointer<rd_kafka_message_t>, to batch: inout KafkaRecordBatch,
-                       topics cache: inout TopicIndexCache) {
+                       topics cache: inout TopicIndexCache, readsHeaders: Bool = true) {
         let m = message.pointee
         if cache.handle == nil || cache.handle != m.rkt {
             cache.handle = m.rkt
@@ -274,7 +275,7 @@ extension KafkaConsumer {
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-        let headers = readHeaders(message)
+        let headers = readsHeaders ? readHeaders(message) : []
         let value = UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len)
         let key = m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) }
         batch.append(topicIndex: cache.index, partition: m.partition, offset: m.offset, key: key, value: value,

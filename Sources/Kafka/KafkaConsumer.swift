@@ -121,11 +121,12 @@ public final class KafkaConsumer: Sendable {
         guard !closed.load(ordering: .sequentiallyConsistent) else { throw .shutDown("poll") }
         if let pending = deferredError.withLock({ error in defer { error = nil }; return error }) { throw pending }
         let maxRecords = configuration.maxPollRecords
+        let readsHeaders = configuration.readsHeaders
         let logger = logger
         let state = state
         let batch = await pollWorker.run { () -> PollBatch in
             KafkaConsumer.pollBatch(self.handle.pointer, timeout: timeout, maxRecords: maxRecords, state: state,
-                                    logger: logger)
+                                    readsHeaders: readsHeaders, logger: logger)
         }
         guard let batch else { throw .shutDown("poll") }
         if !batch.resets.isEmpty || !batch.ends.isEmpty {

@@ -8,6 +8,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var properties: [String: String] = [:]
     /// Upper bound on the records one `poll` returns.
     public var maxPollRecords: Int = 10_000
+    /// Whether polls read each record's headers. Off for an application that never looks at them (the S3 sink
+    /// stores values only): one librdkafka call per record fewer.
+    public var readsHeaders: Bool = true
     /// `client.id` reported to the brokers.
     public var clientID: String = "pinpipe"
     /// Revocations are not applied inside the rebalance callback (which would hold librdkafka's poll thread
@@ -33,9 +36,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// committed offsets starts from the earliest record, and a position that fell out of the log (retention
     /// deleted what the group had not read) is never silently moved: `auto.offset.reset=error` stops the
     /// partition and ``KafkaConsumer/takeOffsetResets()`` reports it. Only committed transactions are read
-    /// (`isolation.level=read_committed`): aborted records and transaction markers leave offset holes. The prefetch queue is held to 2 MiB (librdkafka:
-    /// 64 MiB): an application that cannot keep up gains nothing from more, and the memory is better spent on
-    /// the sink's batches (4 MiB on three brokers kept the sink at 104-110 MB RSS, 2 MiB at 94 MB, issue 15).
+    /// (`isolation.level=read_committed`): aborted records and transaction markers leave offset holes. The
+    /// prefetch queue is held to 1 MiB (librdkafka: 64 MiB): an application that cannot keep up gains nothing from
+    /// more, and the memory is better spent on the sink's batches (on three brokers the sink's peak RSS was
+    /// 104-110 MB at 4 MiB, 94 MB at 2 MiB, about 2 MB less again at 1 MiB with the same wall time, issue 15).
     /// `KafkaConsumer.wakeFetchers(_:)` keeps a small queue from stalling the fetcher.
     ///
     /// A broker holds a Fetch for at most `fetch.wait.max.ms` when none of its partitions has data: 100 ms here
@@ -55,7 +59,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             // The end of a partition is reported (`KafkaConsumer.reachedEnds()`): with transactions the last offset
             // is a commit marker, never a record, so "the last record handed over" cannot tell that a reader is done.
             ("enable.partition.eof", "true"),
-            ("queued.max.messages.kbytes", "2048"),
+            ("queued.max.messages.kbytes", "1024"),
             ("fetch.wait.max.ms", "100"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

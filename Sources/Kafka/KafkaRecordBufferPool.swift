@@ -22,8 +22,11 @@ public final class KafkaRecordBufferPool: Sendable {
 
     /// An empty buffer with room for at least `minimumCapacity` bytes: a kept one when one is big enough.
     func take(minimumCapacity: Int) -> [UInt8] {
+        // The smallest that fits: polls differ in size (the first record's size sets the reservation), so the
+        // larger buffers are kept for the larger polls.
         let kept = buffers.withLock { buffers -> [UInt8]? in
-            guard let index = buffers.lastIndex(where: { $0.capacity >= minimumCapacity }) else { return nil }
+            let fitting = buffers.indices.filter { buffers[$0].capacity >= minimumCapacity }
+            guard let index = fitting.min(by: { buffers[$0].capacity < buffers[$1].capacity }) else { return nil }
             return buffers.remove(at: index)
         }
         if var kept {
@@ -35,13 +38,21 @@ public final class KafkaRecordBufferPool: Sendable {
         return fresh
     }
 
-    /// Keeps `buffer` for a later take when there is room; otherwise it is freed.
+    /// Keeps `buffer` for a later take when there is room, or in place of a smaller kept one (so that a pool
+    /// full of small buffers does not turn every larger poll away); otherwise it is freed.
     func give(_ buffer: [UInt8]) {
         guard buffer.capacity > 0, buffer.capacity <= maxBufferBytes else { return }
-        buffers.withLock { buffers in
-            guard buffers.count < maxBuffers else { return }
-            buffers.append(buffer)
+        let dropped = buffers.withLock { buffers -> [UInt8]? in
+            if buffers.count < maxBuffers {
+                buffers.append(buffer)
+                return nil
+            }
+            guard let smallest = buffers.indices.min(by: { buffers[$0].capacity < buffers[$1].capacity }),
+                  buffers[smallest].capacity < buffer.capacity else { return nil }
+            defer { buffers[smallest] = buffer }
+            return buffers[smallest]
         }
+        _ = dropped  // freed here, outside the lock
     }
 
     /// How many buffers are kept.

@@ -130,7 +130,7 @@ import TestSupport
         }
         let defaults = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:9", groupID: "g", topics: ["t"])
         #expect(value("fetch.wait.max.ms", defaults) == "100")
-        #expect(value("queued.max.messages.kbytes", defaults) == "2048")
+        #expect(value("queued.max.messages.kbytes", defaults) == "1024")
         let overridden = KafkaConsumerConfiguration(
             bootstrapServers: "127.0.0.1:9", groupID: "g", topics: ["t"], properties: ["fetch.wait.max.ms": "500"])
         #expect(value("fetch.wait.max.ms", overridden) == "500")

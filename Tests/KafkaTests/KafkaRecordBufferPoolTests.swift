@@ -66,3 +66,23 @@ import Testing
         #expect(pool.count == 1, "the small buffer stays in the pool")
     }
 }
+
+extension KafkaRecordBufferPoolTests {
+    /// A full pool of small buffers makes room for a larger one, and a take gets the smallest that fits.
+    @Test func largerBuffersDisplaceSmallerOnesAndTakesFitBest() {
+        let pool = KafkaRecordBufferPool(maxBuffers: 2, maxBufferBytes: 1 << 20)
+        for bytes in [1_000, 2_000] {
+            var batch = Self.batch(["x"], reserving: bytes, pool: KafkaRecordBufferPool())
+            batch.recycle(to: pool)
+        }
+        var big = Self.batch(["x"], reserving: 100_000, pool: KafkaRecordBufferPool())
+        big.recycle(to: pool)
+        #expect(pool.count == 2)
+        let large = Self.batch(["y"], reserving: 50_000, pool: pool)
+        #expect(large.byteCapacity >= 100_000, "the big buffer replaced the smallest and serves a large poll")
+        #expect(pool.count == 1)
+        let small = Self.batch(["z"], reserving: 500, pool: pool)
+        #expect(small.byteCapacity >= 2_000 && small.byteCapacity < 100_000, "the 2,000-byte one was kept")
+        #expect(pool.count == 0)
+    }
+}

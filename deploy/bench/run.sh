@@ -425,7 +425,7 @@ meta = {
         + "kafka.transaction.max_records ${BENCH_TXN_MAX_RECORDS:-250000})",
     "peer_a": "\`peers/psql-kcat.sh\`: per table \`COPY (SELECT key, row_to_json(t) ... ORDER BY key) TO STDOUT\` (CSV, tab) | \`kcat -P -K<tab> -X acks=all -X enable.idempotence=true\`, the three tables in parallel",
     "peer_b": "\`peers/produce.py\`: psycopg 3 named cursor (itersize $FETCH), json.dumps per row, one confluent-kafka Producer (acks=all, idempotence, linger.ms 5), produce + poll(0), flush; tables one after the other",
-    "sink_settings": "batch 10,000 records or 16 MiB per object, no age roll (pinpipe max_age 1h), commit after each upload; pinpipe otherwise on its defaults (s3.memory_limit 24 MiB, s3.channel_capacity 5,000, consumer queued.max.messages.kbytes 2048 and fetch.wait.max.ms 100, checksum crc32c); (a) is \`kcat -C -q -e -G <group> -X auto.offset.reset=earliest\` > /dev/null",
+    "sink_settings": "batch 10,000 records or 16 MiB per object, no age roll (pinpipe max_age 1h), commit after each upload; pinpipe otherwise on its defaults (s3.memory_limit 24 MiB, s3.channel_capacity 5,000, consumer queued.max.messages.kbytes 1024 and fetch.wait.max.ms 100, checksum crc32c); (a) is \`kcat -C -q -e -G <group> -X auto.offset.reset=earliest\` > /dev/null",
 }
 note = os.environ.get("BENCH_SCALE_NOTE")
 if note:

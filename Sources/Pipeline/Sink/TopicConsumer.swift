@@ -39,6 +39,7 @@ public final class TopicConsumer: Sendable {
                 onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil) throws(KafkaError) {
         var configuration = configuration
         configuration.deferRevocations = true
+        configuration.readsHeaders = false  // the sink stores values only
         let epoch = AssignmentEpoch()
         let (stats, log) = (context.stats, context.logger)
         self.consumer = try KafkaConsumer(configuration: configuration, logger: context.logger) { event in
