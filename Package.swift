@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             "CChecksum",
         ]),
-        .target(name: "SampleData", dependencies: []),
+        .target(name: "SampleData", dependencies: ["Support"]),
         .target(name: "Gzip", dependencies: ["CZlib"]),
         .target(name: "CChecksum"),
         // A small HTTP/1.1 server on swift-nio for the loopback endpoints (/metrics, /healthz, /readyz, later ingest).

@@ -25,9 +25,11 @@ public final class KafkaRecordBufferPool: Sendable {
         // The smallest that fits: polls differ in size (the first record's size sets the reservation), so the
         // larger buffers are kept for the larger polls.
         let kept = buffers.withLock { buffers -> [UInt8]? in
-            let fitting = buffers.indices.filter { buffers[$0].capacity >= minimumCapacity }
-            guard let index = fitting.min(by: { buffers[$0].capacity < buffers[$1].capacity }) else { return nil }
-            return buffers.remove(at: index)
+            var best: Int?
+            for index in buffers.indices where buffers[index].capacity >= minimumCapacity {
+                if best.map({ buffers[index].capacity < buffers[$0].capacity }) ?? true { best = index }
+            }
+            return best.map { buffers.remove(at: $0) }
         }
         if var kept {
             kept.removeAll(keepingCapacity: true)  // a buffer still shared with a copy is copied here, not reused

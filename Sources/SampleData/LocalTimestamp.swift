@@ -1,3 +1,5 @@
+import Support
+
 /// A `timestamp without time zone` value, to the second.
 ///
 /// Prints as PostgreSQL does (`2020-08-28 03:52:47`); ``isoText`` is the pipeline's JSON form
@@ -11,7 +13,7 @@ public struct LocalTimestamp: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
-        let days = Self.daysFromCivil(year: year, month: month, day: day)
+        let days = CivilDate.days(year: year, month: month, day: day)
         secondsSinceEpoch = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
@@ -22,7 +24,7 @@ public struct LocalTimestamp: Sendable, Hashable, Comparable, CustomStringConver
     public var components: Components {
         let days = Int(secondsSinceEpoch.floorDivided(by: 86_400))
         let rest = Int(secondsSinceEpoch - Int64(days) * 86_400)
-        let (y, m, d) = Self.civilFromDays(days)
+        let (y, m, d) = CivilDate.fromDays(days)
         return Components(year: y, month: m, day: d, hour: rest / 3600, minute: rest / 60 % 60, second: rest % 60)
     }
 
@@ -62,29 +64,6 @@ public struct LocalTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         two(c.minute)
         out.append(UInt8(ascii: ":"))
         two(c.second)
-    }
-
-    // Howard Hinnant's days-from-civil algorithms (public domain descriptions of the Gregorian calendar).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
 

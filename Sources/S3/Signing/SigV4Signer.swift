@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Support
 
 /// AWS Signature Version 4 for one set of credentials, region and service. Pure: no I/O, no clock.
 ///
@@ -180,23 +181,13 @@ public struct SigV4Signer: Sendable {
         return out
     }
 
-    /// The UTC calendar fields of `date`, by arithmetic on the proleptic Gregorian calendar (days from
-    /// 1970-01-01 to year/month/day). Foundation's `Calendar` would load ICU's time zone data on the first
-    /// request, about 3 MB of resident memory for a fixed answer (issue 15).
+    /// The UTC calendar fields of `date` (``CivilDate``: Foundation's `Calendar` would load ICU's time zone data
+    /// on the first request, about 3 MB of resident memory for a fixed answer, issue 15).
     static func utcComponents(_ date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
         let (dayNumber, time) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-        // Eras of 400 years (146,097 days) counted from 0000-03-01, so that a leap day ends its year.
-        let shifted = dayNumber + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153  // 0 = March
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilDate.fromDays(dayNumber)
         return (year, month, day, time / 3_600, time % 3_600 / 60, time % 60)
     }
 
