@@ -237,6 +237,15 @@ def snapshot():
             f"objects, verify {verify(cfg)}, partitions {counts}{early}")
 
 
+def assignments(text):
+    """The partition lists of each "Partitions assigned" line of a sink's log."""
+    return re.findall(r'Partitions assigned (?:[^\n]*? )?partitions="\[(.*?)\]"', text)
+
+
+def assigned(log_path):
+    return any(a.strip() for a in assignments(open(log_path).read()))
+
+
 @scenario("two sinks in one group with a rebalance")
 def rebalance():
     prefix = f"ts{RUN}b"
@@ -260,6 +269,12 @@ def rebalance():
             if sum(sum(c.values()) for c in found.values()) >= total:
                 break
             time.sleep(1)
+        # The rebalance must have happened before the sinks stop: on a loaded machine sink 2 can start and join
+        # after sink 1 already stored everything, so wait (up to 60 s) for sink 2's first non-empty assignment
+        # rather than a fixed pause; a rebalance that never completes still fails below.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not assigned(logs[1].name):
+            time.sleep(0.5)
         time.sleep(3)
     finally:
         for proc in procs:
@@ -274,8 +289,8 @@ def rebalance():
     texts = [open(log.name).read() for log in logs]
     check(len(procs) == 2, "the second sink did not start")
     check("Partitions revoked" in texts[0], "sink 1 never gave partitions back (no rebalance)")
-    assigned2 = re.findall(r'Partitions assigned (?:[^\n]*? )?partitions="\[(.*?)\]"', texts[1])
-    check(any(a.strip() for a in assigned2), "sink 2 was never assigned a partition")
+    assigned2 = assignments(texts[1])
+    check(any(a.strip() for a in assigned2), "sink 2 was never assigned a partition (waited 60 s after the last row)")
     records, objects = check_bucket(prefix)
     return (f"sink 2 joined after {at_join} objects, took [{assigned2[-1]}]; {records} records in {objects} objects, "
             f"no duplicate, no gap; verify {verify(sink_cfg)}")
