@@ -1,5 +1,6 @@
 import Kafka
 import Logging
+import PipelineConfig
 import Synchronization
 
 /// The rows of a reader were in a transaction that was aborted: read again from the last committed position.
@@ -216,6 +217,7 @@ final class TransactionCoordinator: Sendable {
     /// positions, or aborts. Opens the gate again afterwards.
     private func endTransaction() async throws {
         _ = inner.withLock { $0.machine.close() }
+        let closedAt = ContinuousClock.now
         while true {
             liveness.beat()
             wake.reset()
@@ -225,6 +227,7 @@ final class TransactionCoordinator: Sendable {
         let (positions, poisoned, records) = inner.withLock {
             ($0.machine.positionsToCommit(), $0.machine.poisoned, $0.machine.records)
         }
+        let quietAt = ContinuousClock.now
         var failure: KafkaError?
         if !poisoned {
             do throws(KafkaError) {
@@ -240,7 +243,11 @@ final class TransactionCoordinator: Sendable {
                 return (inner.machine.committed, inner.gateWaiters + inner.endWaiters)
             }
             commits.add(1, ordering: .relaxed)
-            logger.debug("Transaction committed", metadata: ["records": "\(records)", "positions": "\(positions)"])
+            let end = ContinuousClock.now
+            logger.debug("Transaction committed", metadata: [
+                "records": "\(records)", "positions": "\(positions)",
+                "gate_closed": "\(ValueParsers.format(end - closedAt))", "commit": "\(ValueParsers.format(end - quietAt))",
+            ])
             onCommit(committed)
             try beginNext()
             waiters.forEach { $0.resume() }
