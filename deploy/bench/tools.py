@@ -246,7 +246,8 @@ def cmd_report(args):
       f"million records (contender, broker, PostgreSQL, SeaweedFS) show progress even when wall times are noisy.")
     w("- Everything is local: PostgreSQL 15 (the dev stack's cluster, separate `*_bench` tables), a dedicated "
       "librdkafka mock cluster (`pinpipe dev-broker --brokers 3|1 --partitions 3`, run against the big-volume "
-      "librdkafka from `deploy/bench/build-broker.sh`), and SeaweedFS as S3, all sharing the same 2 cores with "
+      "librdkafka from `deploy/bench/build-broker.sh`, whose mock brokers keep every message and, like Kafka's "
+      "SocketServer, set TCP_NODELAY on their connections), and SeaweedFS as S3, all sharing the same 2 cores with "
       "the contender. The broker, PostgreSQL and SeaweedFS CPU is reported separately (it is not in the "
       "contender's CPU seconds).")
     w("- Wall time, CPU seconds (user + sys) and peak RSS come from `/usr/bin/time -v`. For a pipeline "
