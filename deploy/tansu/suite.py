@@ -8,6 +8,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -458,7 +459,10 @@ def main():
         print(f"  wrong password: {SASL_ERROR[:400]}")
     for line in PROBE:
         print(f"  check-config --probe-kafka: {line}")
-    sys.exit(0 if all(r[1] == "passed" for r in results) else 1)
+    passed = all(r[1] == "passed" for r in results)
+    if passed:
+        shutil.rmtree(WORK, ignore_errors=True)  # kept when something failed: its logs are named above
+    sys.exit(0 if passed else 1)
 
 
 if __name__ == "__main__":
