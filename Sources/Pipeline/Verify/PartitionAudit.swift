@@ -74,6 +74,11 @@ public struct PartitionAudit: Sendable, Equatable {
     public var uncommittedObjects: Int
     /// The offset after the last stored object or loss record.
     public var storedEnd: Int64
+    /// Offsets `0..<uncheckedBelow` are in no object, no loss record, and no longer in Kafka (retention deleted
+    /// them): this group began reading at a log start above 0 (a new group, or one reset), or the objects that
+    /// held them were removed (an S3 lifecycle rule). Verify cannot tell which, nor check them; it says so rather
+    /// than stay silent. 0 when coverage starts at offset 0.
+    public var uncheckedBelow: Int64
 
     /// No gap, overlap, loss or inconsistent object.
     public var isClean: Bool { findings.isEmpty }
@@ -93,6 +98,7 @@ public struct PartitionAudit: Sendable, Equatable {
         // no longer be checked), or the first object's own start if it lies lower.
         let firstStart = min(sorted.first?.coverageStart ?? Int64.max, lossRanges.first?.lowerBound ?? Int64.max)
         var expected = min(firstStart, max(low, 0))
+        let checkedFrom = expected
         var records: Int64 = 0
         var previous: StoredObject?
         var pendingLosses = lossRanges[...]
@@ -140,6 +146,7 @@ public struct PartitionAudit: Sendable, Equatable {
         self.storedRecords = records
         self.findings = findings
         self.storedEnd = expected
+        self.uncheckedBelow = checkedFrom
         self.notYetStored = notYetStored ?? max(0, high - expected)
     }
 

@@ -13,6 +13,9 @@ public struct SinkVerifier {
         /// Clean, and S3 holds every record Kafka holds.
         public var isComplete: Bool { partitions.allSatisfy { $0.1.isComplete } }
         public var notYetStored: Int64 { partitions.reduce(0) { $0 + $1.1.notYetStored } }
+        /// Offsets below every partition's checked range: in neither S3 nor Kafka (see `PartitionAudit.uncheckedBelow`).
+        public var uncheckedOffsets: Int64 { partitions.reduce(0) { $0 + $1.1.uncheckedBelow } }
+        public var partitionsWithUncheckedOffsets: Int { partitions.filter { $0.1.uncheckedBelow > 0 }.count }
         public var lostRecords: Int64 {
             partitions.reduce(0) { total, entry in
                 total + entry.1.findings.reduce(0) { sum, finding in

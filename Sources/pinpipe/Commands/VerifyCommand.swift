@@ -14,6 +14,10 @@ struct VerifyCommand: AsyncParsableCommand {
             its key and its neighbours, reports loss records (offsets the broker deleted before the sink read them), \
             and counts the records Kafka holds that S3 does not hold yet.
 
+            Offsets below a partition's first stored object that Kafka no longer holds either (retention deleted \
+            them before this group first read the partition, or an S3 lifecycle rule removed their objects) cannot \
+            be checked: verify names them as unchecked, and they do not change the exit status.
+
             Exit status:
               0  clean and complete: no gap, overlap, loss or inconsistent object, and S3 holds every record
               1  broken: a gap, an overlap, a loss record, or an object whose metadata (or body, --deep) disagrees
@@ -52,12 +56,20 @@ struct VerifyCommand: AsyncParsableCommand {
               + " objects   records   uncommitted  not-in-S3  findings")
         for (partition, audit) in report.partitions {
             let name = "\(partition.topic)[\(partition.partition)]".padding(toLength: 28, withPad: " ", startingAt: 0)
-            let findings = audit.findings.isEmpty ? "clean" : audit.findings.map(\.description).joined(separator: "; ")
+            var findings = audit.findings.isEmpty ? "clean" : audit.findings.map(\.description).joined(separator: "; ")
+            if audit.uncheckedBelow > 0 {
+                findings += "; unchecked: offsets 0...\(audit.uncheckedBelow - 1) are in neither S3 nor Kafka"
+            }
             print("\(name) \(pad(audit.objects, 7)) \(pad(Int(audit.storedRecords), 9)) \(pad(audit.uncommittedObjects, 12)) "
                   + "\(pad(Int(audit.notYetStored), 10))  \(findings)")
         }
         let total = report.partitions.reduce(0) { $0 + Int($1.1.storedRecords) }
-        let checked = deep ? "metadata and bodies checked" : "metadata checked (--deep reads the bodies too)"
+        var checked = deep ? "metadata and bodies checked" : "metadata checked (--deep reads the bodies too)"
+        if report.uncheckedOffsets > 0 {
+            checked += "; \(report.uncheckedOffsets) offsets below the first stored object of "
+                + "\(report.partitionsWithUncheckedOffsets) partition(s) are in neither S3 nor Kafka (retention deleted "
+                + "them before this group first read them, or their objects were removed) and were not checked"
+        }
         if !report.isClean {
             let lost = report.lostRecords
             print("total records in S3: \(total); \(checked); BROKEN"

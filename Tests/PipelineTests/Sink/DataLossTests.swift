@@ -105,6 +105,9 @@ import Testing
         let otherAudit = PartitionAudit(objects: otherObjects, committed: other.high, low: other.low, high: other.high)
         #expect(otherAudit.isComplete, "partition 1: \(otherAudit.findings)")
         #expect(otherAudit.storedRecords == other.high - other.low)
+        // The group began partition 1 at its log start, above 0: what retention deleted before that is named
+        // unchecked (in neither S3 nor Kafka), not passed over in silence.
+        #expect(other.low > 0 && otherAudit.uncheckedBelow == other.low)
         let lossKey = "topics/_pinpipe/loss/\(topic)/partition=0/\(topic)+0+0000000010.json"
         let record = try #require(objects[lossKey], "no loss record among \(objects.keys.sorted()); log \(store.log.withLock { $0 })")
         let loss = try #require(DataLoss.parse(record.body))
@@ -129,6 +132,7 @@ import Testing
                                       recordCount: Int64($0.value.metadata["record-count"]!)) },
             losses: [loss.from...loss.to], committed: high, low: low, high: high, notYetStored: 0)
         #expect(audit.findings == [.loss(from: 10, to: low - 1)])
+        #expect(audit.uncheckedBelow == 10)  // stored "long ago", not in this store
     }
 
     @Test func stopPolicyStoresTheLossRecordAndStopsWithoutMovingTheOffset() async throws {

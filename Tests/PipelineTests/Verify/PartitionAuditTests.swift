@@ -68,6 +68,28 @@ import Testing
         #expect(skipped.findings == [.loss(from: 10, to: 39)])
     }
 
+    @Test func offsetsBelowTheFirstObjectThatKafkaDeletedAreNamedUncheckedNotClean() {
+        // A group that first read the partition at log start 40: offsets 0...39 are nowhere to check.
+        let late = PartitionAudit(objects: [Object(key: "a", firstOffset: 40, lastOffset: 49, coversFrom: 40, recordCount: 10)],
+                                  committed: 50, low: 40, high: 50, notYetStored: 0)
+        #expect(late.isComplete)
+        #expect(late.uncheckedBelow == 40)
+        // Retention deleted everything and nothing was ever stored: not "complete" without a word.
+        let emptied = PartitionAudit(objects: [], committed: nil, low: 25, high: 25)
+        #expect(emptied.isComplete && emptied.uncheckedBelow == 25)
+        // Objects from 0 (retention deleted offsets the sink had stored) or a loss record from 0: all checked.
+        let stored = PartitionAudit(objects: [Object(key: "a", firstOffset: 0, lastOffset: 49, recordCount: 50)],
+                                    committed: 50, low: 40, high: 50, notYetStored: 0)
+        #expect(stored.uncheckedBelow == 0)
+        let recorded = PartitionAudit(objects: [Object(key: "b", firstOffset: 40, lastOffset: 49, coversFrom: 40, recordCount: 10)],
+                                      losses: [0...39], committed: 50, low: 40, high: 50, notYetStored: 0)
+        #expect(recorded.uncheckedBelow == 0 && recorded.findings == [.loss(from: 0, to: 39)])
+        // Kafka still holds the offsets below the first object: a gap, not unchecked.
+        let gap = PartitionAudit(objects: [Object(key: "a", firstOffset: 40, lastOffset: 49, coversFrom: 40, recordCount: 10)],
+                                 committed: 50, low: 10, high: 50, notYetStored: 0)
+        #expect(gap.findings == [.gap(from: 10, to: 39)] && gap.uncheckedBelow == 10)
+    }
+
     @Test func metadataMustAgreeWithTheKeyTheSpanAndTheBody() {
         let wrongKey = Object(key: "k", keyOffset: 5, firstOffset: 0, lastOffset: 9, recordCount: 10)
         let tooMany = Object(key: "m", firstOffset: 10, lastOffset: 19, recordCount: 10, deadLetterCount: 1)
