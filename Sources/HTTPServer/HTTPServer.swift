@@ -10,13 +10,17 @@ import Synchronization
 /// Requests are read whole (bounded by `maxBodyBytes`), routed by ``HTTPRouter`` and answered with a
 /// `Content-Length`; keep-alive is honoured. Malformed requests get 400 from NIO's HTTP codec, slow clients are
 /// cut off by ``ConnectionDeadlineHandler``, and at most `maxConnections` are served at once.
-/// `run()` listens until graceful shutdown (or cancellation), then closes every connection.
+/// `run()` listens until ``drain()`` or graceful shutdown, which stop accepting, close idle connections and let
+/// each request in progress get its reply (with `Connection: close`); `run()` returns once none is left.
+/// Cancelling `run()`'s task closes every connection at once.
 public final class HTTPServer: Service {
     public let configuration: HTTPServerConfiguration
     private let router: HTTPRouter
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
     private let connections = Atomic<Int>(0)
+    private let state = Mutex<(registry: HTTPConnectionRegistry<any Channel>, listener: (any Channel)?)>(
+        (HTTPConnectionRegistry(), nil))
 
     /// - Parameter onBound: called once the socket listens, with its address (the real port when `port` is 0).
     public init(configuration: HTTPServerConfiguration, router: HTTPRouter, logger: Logger,
@@ -50,35 +54,67 @@ public final class HTTPServer: Service {
         } catch {
             throw HTTPServerError(address: configuration.address, reason: "\(error)")
         }
+        let drainedAlready = state.withLock { state in
+            state.listener = server.channel
+            return state.registry.isDraining
+        }
+        if drainedAlready { server.channel.close(promise: nil) }
         if let address = server.channel.localAddress {
             onBound(address)
             logger.info("HTTP listener ready", metadata: ["http.address": "\(address)",
                                                          "http.paths": "\(router.paths.joined(separator: " "))"])
         }
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
-                    if connections.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
-                        connections.subtract(1, ordering: .relaxed)
-                        connection.channel.close(promise: nil)
-                        continue
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            if connections.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
+                                connections.subtract(1, ordering: .relaxed)
+                                connection.channel.close(promise: nil)
+                                continue
+                            }
+                            group.addTask {
+                                defer { self.connections.subtract(1, ordering: .relaxed) }
+                                await self.serve(connection)
+                            }
+                        }
                     }
-                    group.addTask {
-                        defer { self.connections.subtract(1, ordering: .relaxed) }
-                        await self.serve(connection)
-                    }
+                } catch where isDraining {
+                    // The drain closed the listener under the accept loop: not a failure.
                 }
+                // Draining: the group waits for the requests in progress (cancelling run() still cancels them).
+                if !isDraining { group.cancelAll() }
             }
-            group.cancelAll()
+        } onGracefulShutdown: {
+            self.drain()
         }
+    }
+
+    private var isDraining: Bool { state.withLock { $0.registry.isDraining } }
+
+    /// Stops accepting connections, closes those waiting for a request, and lets each request in progress get
+    /// its reply (asking the client to close); `run()` then returns. A request whose head had not been read yet
+    /// is not started: its client sees the connection close, as with any keep-alive race, and may retry.
+    public func drain() {
+        let (listener, idle) = state.withLock { state in (state.listener, state.registry.drain()) }
+        listener?.close(promise: nil)
+        for channel in idle { channel.close(promise: nil) }
+        logger.debug("HTTP listener draining", metadata: ["http.idle_closed": "\(idle.count)"])
     }
 
     /// Answers the requests of one connection until it closes, asks to close, or its deadline closes it.
     private func serve(_ connection: Connection) async {
+        guard let id = state.withLock({ $0.registry.open(connection.channel) }) else {
+            connection.channel.close(promise: nil)  // accepted just as the drain began
+            return
+        }
+        defer { state.withLock { $0.registry.close(id) } }
+        let claim = { self.state.withLock { $0.registry.beginRequest(id) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var iterator = inbound.makeAsyncIterator()
-                while let (request, keepAlive, tooLarge) = try await readRequest(&iterator) {
+                while let (request, keepAlive, tooLarge) = try await readRequest(&iterator, claim: claim) {
                     var response: HTTPResponse
                     if tooLarge {
                         response = router.errorResponder(.payloadTooLarge,
@@ -86,9 +122,10 @@ public final class HTTPServer: Service {
                     } else {
                         response = await router.respond(to: request)
                     }
-                    let close = !keepAlive || tooLarge
+                    let close = !keepAlive || tooLarge || state.withLock { $0.registry.replyCloses(id) }
                     try await write(response, close: close, to: outbound)
-                    if close { return }
+                    let drained = state.withLock { $0.registry.endRequest(id) }
+                    if close || drained { return }
                 }
             }
         } catch {
@@ -96,8 +133,10 @@ public final class HTTPServer: Service {
         }
     }
 
-    /// The next whole request, or nil when the client closed. A body over the limit is not kept (`tooLarge`).
-    private func readRequest(_ iterator: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator)
+    /// The next whole request, or nil when the client closed (or `claim` refused the request: the drain closed
+    /// the connection as its head arrived). A body over the limit is not kept (`tooLarge`).
+    private func readRequest(_ iterator: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+                             claim: () -> Bool)
         async throws -> (HTTPRequest, keepAlive: Bool, tooLarge: Bool)?
     {
         var head: HTTPRequestHead?
@@ -106,6 +145,7 @@ public final class HTTPServer: Service {
         while let part = try await iterator.next() {
             switch part {
             case .head(let value):
+                guard claim() else { return nil }
                 head = value
             case .body(var chunk):
                 if body.readableBytes + chunk.readableBytes > configuration.maxBodyBytes {

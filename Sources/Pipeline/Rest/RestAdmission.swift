@@ -1,12 +1,10 @@
 import Synchronization
 
 /// ``RestAdmissionWindow`` behind a lock, with continuations: `acquire` returns false when no room came within
-/// the timeout; `waitUntilIdle` returns once nothing is in flight (the drain), or false at its timeout.
+/// the timeout.
 final class RestAdmission: Sendable {
     private struct State {
         var window: RestAdmissionWindow<CheckedContinuation<Bool, Never>>
-        var idleWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
-        var nextIdleID: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -36,33 +34,7 @@ final class RestAdmission: Sendable {
     }
 
     func release(_ count: Int) {
-        let (granted, idle) = state.withLock { state in
-            let granted = state.window.release(count)
-            guard state.window.inUse == 0 else { return (granted, [CheckedContinuation<Bool, Never>]()) }
-            defer { state.idleWaiters.removeAll() }
-            return (granted, Array(state.idleWaiters.values))
-        }
+        let granted = state.withLock { $0.window.release(count) }
         for waiter in granted { waiter.resume(returning: true) }
-        for waiter in idle { waiter.resume(returning: true) }
-    }
-
-    /// Returns true once no record is in flight, false if that took longer than `timeout`.
-    func waitUntilIdle(timeout: Duration) async -> Bool {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let id: UInt64? = state.withLock { state in
-                guard state.window.inUse > 0 else { return nil }
-                state.nextIdleID += 1
-                state.idleWaiters[state.nextIdleID] = continuation
-                return state.nextIdleID
-            }
-            guard let id else {
-                continuation.resume(returning: true)
-                return
-            }
-            Task { [self] in
-                try? await Task.sleep(for: timeout)
-                state.withLock { $0.idleWaiters.removeValue(forKey: id) }?.resume(returning: false)
-            }
-        }
     }
 }

@@ -44,9 +44,6 @@ final class RestProxy: Sendable {
     /// Records accepted and not yet acknowledged.
     var inFlight: Int { admission.inUse }
 
-    /// Returns true once no record is in flight (false after `timeout`).
-    func waitUntilIdle(timeout: Duration) async -> Bool { await admission.waitUntilIdle(timeout: timeout) }
-
     var router: HTTPRouter {
         var router = HTTPRouter()
         router.errorResponder = { [stats] status, message in

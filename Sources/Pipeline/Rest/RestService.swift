@@ -10,13 +10,14 @@ import Systemd
 ///
 /// `start()` returns once the socket listens (so READY=1 means the endpoint answers), or throws why it cannot.
 /// `run(until:)` is the role's actor: it beats its heartbeat while the listener serves, and on shutdown stops
-/// accepting and lets the requests in progress get their replies before the producer is flushed.
+/// accepting, closes idle connections and lets the requests in progress get their replies (each after its records'
+/// acknowledgements) before the producer is flushed.
 final class RestService: Sendable {
     static let actorName = "rest"
     let proxy: RestProxy
     private let settings: RestConfiguration
     private let logger: Logger
-    private let serverTask = Mutex<Task<Void, any Error>?>(nil)
+    private let running = Mutex<(server: HTTPServer, task: Task<Void, any Error>)?>(nil)
     private let bound = Mutex<SocketAddress?>(nil)
     private let failure = Mutex<(any Error)?>(nil)
 
@@ -47,7 +48,7 @@ final class RestService: Sendable {
                 throw error
             }
         }
-        serverTask.withLock { $0 = task }
+        running.withLock { $0 = (server, task) }
         var iterator = addresses.makeAsyncIterator()
         guard let address = await iterator.next() else {
             try await task.value
@@ -77,17 +78,26 @@ final class RestService: Sendable {
         await stop()
     }
 
-    /// Stops accepting, waits (bounded) for the requests in progress, closes the connections.
+    /// Drains the listener: no new connection, idle ones closed, and each request in progress answered once its
+    /// records are acknowledged (or their produce timeout passed). A reply is never cut off after its records
+    /// were produced, which would make the client send them again. Bounded by the produce timeout; what is still
+    /// unanswered then is closed.
     func stop() async {
-        guard let task = serverTask.withLock({ $0 }) else { return }
-        // Records accepted before the drain get their acknowledgement (or their delivery timeout) and the
-        // requests their replies; librdkafka's message timeout bounds the wait.
-        if !(await proxy.waitUntilIdle(timeout: settings.produceTimeout + .seconds(5))) {
-            logger.warning("REST endpoint stopping with records still unacknowledged", metadata: [
-                LogKey.records: "\(proxy.inFlight)"])
+        guard let (server, task) = running.withLock({ $0 }) else { return }
+        server.drain()
+        let bound = settings.produceTimeout + .seconds(5)
+        let answered = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = await task.result; return true }
+            group.addTask { (try? await Task.sleep(for: bound)) == nil }
+            let first = await group.next() ?? true
+            if !first { task.cancel() }  // lets the waiting child end too
+            group.cancelAll()
+            return first
         }
-        task.cancel()
-        _ = await task.result
-        logger.info("REST endpoint stopped")
+        if !answered {
+            logger.warning("REST endpoint stopping with requests still unanswered after \(bound); closing them",
+                           metadata: [LogKey.records: "\(proxy.inFlight)"])
+        }
+        logger.info("REST endpoint stopped", metadata: [LogKey.records: "\(proxy.inFlight)"])
     }
 }

@@ -27,14 +27,19 @@ import Testing
         let shutdown = ShutdownSignal()
     }
 
-    static func start(requestTimeout: Duration = .seconds(10)) async throws -> Running {
+    static func start(requestTimeout: Duration = .seconds(10), produceTimeout: Duration = .seconds(30)) async throws
+        -> Running
+    {
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         let topic = "rest-\(UInt32.random(in: 0...UInt32.max)).pin"
         try cluster.createTopic(topic, partitions: 3, replicationFactor: 1)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers,
-                                                      properties: ["linger.ms": "1"]), logger: logger)
+                                                      properties: ["linger.ms": "1",
+                                                                   "message.timeout.ms": "\(produceTimeout.components.seconds * 1000)"]),
+            logger: logger)
         var settings = RestConfiguration()
+        settings.produceTimeout = produceTimeout
         settings.listen = .init(host: "127.0.0.1", port: 0)
         settings.requestTimeout = requestTimeout
         let proxy = RestProxy(settings: settings, writableTopics: [topic], producer: producer, users: nil,
@@ -46,14 +51,14 @@ import Testing
                        base: "http://127.0.0.1:\(port)")
     }
 
-    static func post(_ url: String, _ body: ByteBuffer, contentType: String = "application/vnd.kafka.json.v2+json")
-        async throws -> (status: Int, body: String)
+    static func post(_ url: String, _ body: ByteBuffer, contentType: String = "application/vnd.kafka.json.v2+json",
+                     timeout: Duration = .seconds(30)) async throws -> (status: Int, body: String)
     {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
         request.body = .bytes(body)
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
@@ -96,6 +101,68 @@ import Testing
 
         running.shutdown.trigger()
         await running.service.stop()
+        await running.producer.shutdown(timeout: .seconds(5))
+    }
+
+    /// Clients keep posting while the endpoint stops. A reply cut off after its records were produced would make
+    /// the client send them again (a duplicate); a request accepted during the stop would be cut off too. So:
+    /// every request answered 200 has its record in Kafka once, every request without a reply has none, the
+    /// requests in progress when the stop began are answered, and the stop does not wait out its bound.
+    @Test func stoppingUnderLoadAnswersEveryRequestWhoseRecordsWereProduced() async throws {
+        let running = try await Self.start(produceTimeout: .seconds(3))
+        running.cluster.setBrokerRoundTripTime(1, .milliseconds(200))  // each request is in flight for a while
+        struct Outcome: Sendable { var value: String; var status: Int?; var started: ContinuousClock.Instant; var ended: ContinuousClock.Instant }
+        let (outcomes, stopBegan, stopTook) = await withTaskGroup(of: ([Outcome], ContinuousClock.Instant?, Duration?).self) { group in
+            for client in 0..<6 {
+                group.addTask {
+                    var outcomes: [Outcome] = []
+                    for request in 0..<200 {
+                        let value = "c\(client)-r\(request)"
+                        let started = ContinuousClock.now
+                        // AsyncHTTPClient retries a refused connection until the request's deadline: keep it short.
+                        let reply = try? await Self.post(running.base + "/topics/\(running.topic)",
+                                                         ByteBuffer(string: #"{"records":[{"value":{"v":""# + value + #""}}]}"#),
+                                                         timeout: .seconds(4))
+                        outcomes.append(Outcome(value: value, status: reply?.status, started: started, ended: .now))
+                        if reply == nil { break }  // refused: the endpoint is gone
+                    }
+                    return (outcomes, nil, nil)
+                }
+            }
+            group.addTask {
+                // Stop while records are in flight, after the clients have been going for a moment.
+                try? await Task.sleep(for: .milliseconds(600))
+                while running.service.proxy.inFlight == 0 { try? await Task.sleep(for: .milliseconds(5)) }
+                let began = ContinuousClock.now
+                await running.service.stop()
+                return ([], began, .now - began)
+            }
+            return await group.reduce(into: ([Outcome](), ContinuousClock.Instant?.none, Duration?.none)) {
+                $0.0 += $1.0
+                $0.1 = $0.1 ?? $1.1
+                $0.2 = $0.2 ?? $1.2
+            }
+        }
+        let stopAt = try #require(stopBegan)
+        let contents = try await KafkaTopicReader(bootstrapServers: running.cluster.bootstrapServers, readCommitted: false,
+                                                  logger: Self.logger).readAll(topic: running.topic, timeout: .seconds(30))
+        var produced: [String: Int] = [:]
+        for record in contents.records {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(record.value)) as? [String: Any])
+            produced[try #require(json["v"] as? String), default: 0] += 1
+        }
+        let answered = outcomes.filter { $0.status == 200 }
+        let unanswered = outcomes.filter { $0.status == nil }
+        let inProgressAtStop = outcomes.filter { $0.started < stopAt && $0.ended > stopAt }
+        #expect(answered.count > 6 && unanswered.count == 6, "answered \(answered.count), unanswered \(unanswered.count)")
+        #expect(outcomes.allSatisfy { $0.status == nil || $0.status == 200 }, "\(outcomes.map(\.status))")
+        #expect(answered.filter { produced[$0.value] != 1 }.map(\.value).isEmpty, "answered 200 but not in Kafka once")
+        #expect(unanswered.filter { produced[$0.value] != nil }.map(\.value).isEmpty,
+                "produced, but the client got no reply and would send it again")
+        #expect(!inProgressAtStop.isEmpty && inProgressAtStop.allSatisfy { $0.status == 200 },
+                "in progress at the stop: \(inProgressAtStop.map { ($0.value, $0.status) })")
+        #expect(produced.count == answered.count)
+        #expect(try #require(stopTook) < .seconds(3), "the stop waited \(stopTook!): its bound, not the replies")
         await running.producer.shutdown(timeout: .seconds(5))
     }
 
