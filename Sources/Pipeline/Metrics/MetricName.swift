@@ -4,6 +4,7 @@
 public enum MetricName {
     // Source (PostgreSQL -> Kafka).
     public static let rowsRead = "pinpipe_source_rows_read_total"                       // {table}
+    public static let rowsWithoutKey = "pinpipe_source_rows_without_key_total"          // {table}
     public static let produced = "pinpipe_source_records_produced_total"                // {topic}
     public static let acknowledged = "pinpipe_source_records_acknowledged_total"        // {topic}
     public static let inFlight = "pinpipe_source_in_flight_records"

@@ -100,6 +100,11 @@ public final class PipelineStats: Sendable {
         counter(MetricName.rowsRead, [("table", table)]).increment(by: count)
     }
 
+    /// Rows produced with a null key because their key column was NULL.
+    public func recordRowsWithoutKey(_ count: Int, table: String) {
+        counter(MetricName.rowsWithoutKey, [("table", table)]).increment(by: count)
+    }
+
     public func recordProduced(_ count: Int, topic: String) {
         counter(MetricName.produced, [("topic", topic)]).increment(by: count)
     }

@@ -149,6 +149,7 @@ public final class SourceProducer: Sendable {
         var backoff = Backoff(initial: source.reconnect.initialDelay, maximum: source.reconnect.maxDelay)
         var snapshotDone = false
         var reportedFallback = false
+        var keyless = KeylessRows(keyColumn: table.keyColumn)
         // Exactly-once: the generation this reader's rows belong to; an abort rewinds it to the committed key.
         var generation = transactions?.generation ?? 0
         let acknowledged = stats.acknowledgedCounter(topic: topic)  // once, not per row
@@ -209,7 +210,7 @@ public final class SourceProducer: Sendable {
                         // produced itself (chunk by chunk, also when a chunk fails).
                         try await produceChunks(batch, encoder: encoder, route: route, progress: progress,
                                                 transaction: transactions.map { ($0, generation, table) },
-                                                into: &chunk, metadata: metadata)
+                                                into: &chunk, keyless: &keyless, metadata: metadata)
                         rows += batch.count
                         stats.recordRowsRead(batch.count, table: table.name)
                     } else {
@@ -219,9 +220,7 @@ public final class SourceProducer: Sendable {
                             keyBuffer.removeAll(keepingCapacity: true)
                             let key = encoder.encodeKey(batch, row: row, into: &keyBuffer) ? keyBuffer : nil
                             let number = encoder.keyValue(batch, row: row)
-                            if number == nil {
-                                logger.warning("Row without a key value; produced with a null key", metadata: metadata)
-                            }
+                            if number == nil { keyless.note(logger: logger, metadata: metadata) }
                             if let transactions {
                                 try await produceInTransaction(
                                     transactions, generation: generation, table: table, key: number,
@@ -245,6 +244,7 @@ public final class SourceProducer: Sendable {
                     if let failure = progress.takeFailure() { throw failure }
                 }
                 if let failure = progress.takeFailure() { throw failure }
+                keyless.finish(table: table.name, stats: stats, logger: logger, metadata: metadata)
                 if let transactions, rows > 0 {
                     // Done only once the rows are committed: an abort now must re-read them.
                     try await liveness.whileWaiting { try await transactions.waitUntilCommitted(generation: generation) }
@@ -339,7 +339,7 @@ public final class SourceProducer: Sendable {
     func produceChunks(_ batch: PostgresRowBatch, encoder: PostgresRowEncoder, route: KafkaDeliveryRoute,
                        progress: TableProgress,
                        transaction: (coordinator: TransactionCoordinator, generation: Int, table: TableSource)?,
-                       into chunk: inout KafkaProduceBatch, metadata: Logger.Metadata)
+                       into chunk: inout KafkaProduceBatch, keyless: inout KeylessRows, metadata: Logger.Metadata)
         async throws
     {
         let chunkRows = transaction == nil ? Self.chunkRows : max(1, min(Self.chunkRows, configuration.kafka.transaction.maxRecords))
@@ -350,9 +350,7 @@ public final class SourceProducer: Sendable {
             var lastKey: Int64?
             while row < end {
                 let number = encoder.keyValue(batch, row: row)
-                if number == nil {
-                    logger.warning("Row without a key value; produced with a null key", metadata: metadata)
-                }
+                if number == nil { keyless.note(logger: logger, metadata: metadata) }
                 let token: Int
                 if transaction == nil {
                     token = number.map { progress.dispatch(key: $0) } ?? TableDeliveries.untracked
