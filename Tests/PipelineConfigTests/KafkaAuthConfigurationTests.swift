@@ -5,7 +5,12 @@ import Testing
 
 /// `kafka.auth` and `kafka.tls`: parsing, the properties they stand for, secrets kept out of the file and the
 /// output, and the TLS file checks `check-config` runs.
-@Suite struct KafkaAuthConfigurationTests {
+@Suite final class KafkaAuthConfigurationTests {
+    /// Each test's files, removed when the test ends (a fresh instance per test).
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("pinpipe-auth-\(UUID().uuidString)")
+
+    deinit { try? FileManager.default.removeItem(at: scratch) }
+
     func load(_ kafka: String) throws(ConfigError) -> PinpipeConfiguration {
         try PinpipeConfiguration.load(
             yaml: "kafka:\n  bootstrap_servers: b:9098\n  topic_prefix: p\n\(kafka)\ns3: {bucket: b}\n", file: "k.yaml")
@@ -19,7 +24,7 @@ import Testing
     }
 
     func temporaryFile(_ name: String, _ content: String, mode: Int = 0o600) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pinpipe-auth-\(UUID().uuidString)")
+        let directory = scratch.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent(name).path
         try content.write(toFile: path, atomically: true, encoding: .utf8)
