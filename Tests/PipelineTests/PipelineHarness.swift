@@ -34,7 +34,7 @@ struct PipelineHarness {
                      maxAge: String = "2s", credentials: String? = nil, tableSuffix: String = "", fetchSize: Int = 5000,
                      s3Endpoint: String? = nil, exactlyOnce: Bool = false, transactionMaxRecords: Int = 50_000,
                      emulate: String? = nil, metricsListen: String? = nil, producerProperties: String? = nil,
-                     extra: String = "") throws {
+                     tableHeader: Bool = false, extra: String = "") throws {
         var environment = ProcessInfo.processInfo.environment
         environment["PINPIPE_CONFIG_STATE_DIR"] = directory.appendingPathComponent("state").path
         environment["PINPIPE_CONFIG_ROLES"] = roles
@@ -43,6 +43,7 @@ struct PipelineHarness {
         if let credentials { environment["PINPIPE_CONFIG_CREDENTIALS"] = credentials }
         environment["PINPIPE_CONFIG_TABLE_SUFFIX"] = tableSuffix
         environment["PINPIPE_CONFIG_FETCH_SIZE"] = String(fetchSize)
+        environment["PINPIPE_CONFIG_TABLE_HEADER"] = String(tableHeader)
         if let s3Endpoint { environment["PINPIPE_CONFIG_S3_ENDPOINT"] = s3Endpoint }
         environment["PINPIPE_CONFIG_EXACTLY_ONCE"] = String(exactlyOnce)
         environment["PINPIPE_CONFIG_TXN_MAX_RECORDS"] = String(transactionMaxRecords)

@@ -214,6 +214,10 @@ public final class SourceProducer: Sendable {
                         rows += batch.count
                         stats.recordRowsRead(batch.count, table: table.name)
                     } else {
+                        stats.recordRowsRead(batch.count, table: table.name)
+                        // Counted as produced row by row: a failure part way through the batch counts what went.
+                        var produced = 0
+                        defer { stats.recordProduced(produced, topic: topic) }
                         for row in 0..<batch.count {
                             value.removeAll(keepingCapacity: true)
                             encoder.encodeValue(batch, row: row, into: &value)
@@ -235,9 +239,8 @@ public final class SourceProducer: Sendable {
                                                      value: value, headers: header)
                             }
                             rows += 1
+                            produced += 1
                         }
-                        stats.recordRowsRead(batch.count, table: table.name)
-                        stats.recordProduced(batch.count, topic: topic)
                     }
                     liveness.beat()
                     await hooks.hangIfRequested(actor: Self.actorName, startedAt: started)

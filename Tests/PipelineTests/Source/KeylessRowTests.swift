@@ -8,7 +8,9 @@ import TestSupport
 /// Rows whose key column is NULL are produced with a null key and reported once per read with their count, not
 /// once per row. Checked end to end against PostgreSQL and the broker (kcat reads the keys), and as a value.
 @Suite(.serialized) struct KeylessRowTests {
-    @Test func nullKeysAreProducedAndReportedOncePerReadWithTheirCount() async throws {
+    /// Both ways rows reach librdkafka: in chunks (the default), and one by one with the `pinpipe.table` header.
+    @Test(arguments: [false, true])
+    func nullKeysAreProducedAndReportedOncePerReadWithTheirCount(tableHeader: Bool) async throws {
         let harness = try PipelineHarness("keyless")
         let suffix = "_\(harness.prefix)"
         let db = try await harness.database()
@@ -23,7 +25,7 @@ import TestSupport
         let total = try #require(counts.string(row: 0, column: 0).flatMap { Int($0) })
         let keyless = try #require(counts.string(row: 0, column: 1).flatMap { Int($0) })
         try #require(keyless > 2, "the sample has too few rows to make NULL keys: \(total)")
-        try harness.writeConfig(roles: "produce", tableSuffix: suffix, fetchSize: 50)
+        try harness.writeConfig(roles: "produce", tableSuffix: suffix, fetchSize: 50, tableHeader: tableHeader)
 
         let run = try await harness.run(["run", "--config", harness.configPath, "--once"])
         #expect(run.status == 0, "\(run.output.suffix(3000))")
@@ -37,11 +39,13 @@ import TestSupport
         // kcat: every row is in Kafka, the keyless ones with a null (empty) key.
         let result = try TestStack.run("/usr/bin/kcat", [
             "-b", try TestStack.value("PINPIPE_KAFKA_BOOTSTRAP"), "-C", "-t", "\(harness.prefix).pin", "-o", "beginning",
-            "-e", "-q", "-f", "[%k]\\n"])
+            "-e", "-q", "-f", "[%k] %h\\n"])
         #expect(result.status == 0, "\(result.output)")
-        let keys = result.output.split(separator: "\n")
-        #expect(keys.count == total)
-        #expect(keys.filter { $0 == "[]" }.count == keyless)
+        let records = result.output.split(separator: "\n")
+        #expect(records.count == total)
+        #expect(records.filter { $0.hasPrefix("[] ") }.count == keyless)
+        let header = "pinpipe.table=pinterest_data\(suffix)"
+        #expect(records.filter { $0.hasSuffix(header) }.count == (tableHeader ? total : 0), "\(records.prefix(3))")
         for table in ["pinterest_data", "geolocation_data", "user_data"] {
             try await db.execute("DROP TABLE \(table)\(suffix)")
         }
