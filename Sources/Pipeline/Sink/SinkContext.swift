@@ -87,6 +87,13 @@ final class SinkContext: Sendable {
             do {
                 guard let committed = try await committer.committed(partition) else {
                     guard let start = try await committer.logStart(partition) else { return nil }
+                    if start > 0 {
+                        // Not a loss the sink can record (it never had a position below the log start), but no
+                        // reader of this group saw those offsets: say so once, where operators look.
+                        logger.warning("The group has no committed offset for this partition and starts at its log start \(start): offsets 0...\(start - 1) were deleted before this group read them (pinpipe verify reports them as unchecked)",
+                                       metadata: [LogKey.topic: "\(partition.topic)", LogKey.partition: "\(partition.partition)",
+                                                  "kafka.log_start": "\(start)"])
+                    }
                     return start <= batch.startOffset ? start : nil
                 }
                 return committed <= batch.startOffset ? committed : nil

@@ -5,6 +5,7 @@ import PipelineConfig
 import Synchronization
 import Systemd
 import Testing
+import TestSupport
 
 @testable import Pipeline
 
@@ -54,11 +55,11 @@ import Testing
     }
 
     func runSink(_ cluster: KafkaMockCluster, topic: String, group: String, policy: DataLossPolicy,
-                 store: MemoryStore, committer: MemoryCommitter, stats: PipelineStats) async throws
-        -> (sinkError: (any Error)?, consumer: KafkaConsumer)
+                 store: MemoryStore, committer: MemoryCommitter, stats: PipelineStats, logger: Logger = Self.logger)
+        async throws -> (sinkError: (any Error)?, consumer: KafkaConsumer)
     {
         let shutdown = ShutdownSignal()
-        let context = ActorContext(stats: stats, logger: Self.logger, shutdown: shutdown)
+        let context = ActorContext(stats: stats, logger: logger, shutdown: shutdown)
         let topicConsumer = try TopicConsumer(
             configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group,
                                                       topics: [topic], properties: ["session.timeout.ms": "6000"]),
@@ -87,8 +88,9 @@ import Testing
         let store = MemoryStore()
         let committer = MemoryCommitter(store: store)
         let stats = PipelineStats()
+        let logs = LogCapture()
         let (error, consumer) = try await runSink(cluster, topic: topic, group: group, policy: .record, store: store,
-                                                  committer: committer, stats: stats)
+                                                  committer: committer, stats: stats, logger: logs.logger(level: .warning))
         await consumer.close()
         #expect(error == nil)
         let objects = store.objects.withLock { $0 }
@@ -108,6 +110,10 @@ import Testing
         // The group began partition 1 at its log start, above 0: what retention deleted before that is named
         // unchecked (in neither S3 nor Kafka), not passed over in silence.
         #expect(other.low > 0 && otherAudit.uncheckedBelow == other.low)
+        let started = logs.entries.filter { $0.message.contains("no committed offset for this partition") }
+        #expect(started.count == 1 && started.first?.metadata["kafka.partition"] == "1"
+                    && started.first?.message.contains("offsets 0...\(other.low - 1) were deleted") == true,
+                "\(started.map(\.fullText))")
         let lossKey = "topics/_pinpipe/loss/\(topic)/partition=0/\(topic)+0+0000000010.json"
         let record = try #require(objects[lossKey], "no loss record among \(objects.keys.sorted()); log \(store.log.withLock { $0 })")
         let loss = try #require(DataLoss.parse(record.body))
@@ -166,5 +172,9 @@ struct CommitThrough: SinkOffsetCommitter {
 
     func committed(_ partition: KafkaTopicPartition) async throws -> Int64? {
         try await consumer.committed([partition], timeout: .seconds(10))[partition]
+    }
+
+    func logStart(_ partition: KafkaTopicPartition) async throws -> Int64? {
+        try await consumer.watermarks(partition, timeout: .seconds(10)).low
     }
 }
