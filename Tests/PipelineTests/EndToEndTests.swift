@@ -86,10 +86,7 @@ import TestSupport
         let harness = try PipelineHarness("follow")
         let suffix = "_\(harness.prefix)"
         let db = try await harness.database()
-        for (_, table, key) in Self.tables {
-            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table) INCLUDING ALL)")
-            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < 100")
-        }
+        try await harness.copySampleTables(db, suffix: suffix, keysBelow: 100)
         try harness.writeConfig(mode: "follow", maxAge: "1s", tableSuffix: suffix)
         let running = try harness.start(["run", "--config", harness.configPath])
         try await Task.sleep(for: .seconds(8))
@@ -109,7 +106,7 @@ import TestSupport
         #expect(status == 0, "\(running.output.suffix(3000))")
         #expect(count == 450)
         try await checkExactlyOnce(harness, expected: try await expectedRows(harness, suffix: suffix))
-        for (_, table, _) in Self.tables { try await db.execute("DROP TABLE \(table)\(suffix)") }
+        try await harness.dropSampleTables(db, suffix: suffix)
         await db.close()
     }
 
@@ -117,10 +114,7 @@ import TestSupport
         let harness = try PipelineHarness("oddtype")
         let suffix = "_\(harness.prefix)"
         let db = try await harness.database()
-        for (_, table, key) in Self.tables {
-            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table) INCLUDING ALL)")
-            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < 300")
-        }
+        try await harness.copySampleTables(db, suffix: suffix, keysBelow: 300)
         try await db.execute("ALTER TABLE pinterest_data\(suffix) ADD COLUMN wait_time interval DEFAULT '1 day 02:03:04'")
         try harness.writeConfig(maxRecords: 1000, maxAge: "1s", tableSuffix: suffix, fetchSize: 50)
         let run = try await harness.run(["run", "--config", harness.configPath, "--once"])
@@ -134,7 +128,7 @@ import TestSupport
             let object = try JSONSerialization.jsonObject(with: Data(line)) as? NSDictionary
             #expect(object?["wait_time"] as? String == "1 day 02:03:04")
         }
-        for (_, table, _) in Self.tables { try await db.execute("DROP TABLE \(table)\(suffix)") }
+        try await harness.dropSampleTables(db, suffix: suffix)
         await db.close()
     }
 

@@ -110,6 +110,25 @@ struct PipelineHarness {
         return result
     }
 
+    /// The stack's sample tables and their key columns.
+    static let sampleTables = [("pinterest_data", "index"), ("geolocation_data", "ind"), ("user_data", "ind")]
+
+    /// Copies of the sample tables, named `<table><suffix>`, holding the rows whose key is below `keysBelow`.
+    /// `nullableKeys`: without the primary key, and with the key column nullable.
+    func copySampleTables(_ db: PostgresConnection, suffix: String, keysBelow: Int, nullableKeys: Bool = false)
+        async throws
+    {
+        for (table, key) in Self.sampleTables {
+            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table)\(nullableKeys ? "" : " INCLUDING ALL"))")
+            if nullableKeys { try await db.execute("ALTER TABLE \(table)\(suffix) ALTER COLUMN \"\(key)\" DROP NOT NULL") }
+            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < \(keysBelow)")
+        }
+    }
+
+    func dropSampleTables(_ db: PostgresConnection, suffix: String) async throws {
+        for (table, _) in Self.sampleTables { try await db.execute("DROP TABLE \(table)\(suffix)") }
+    }
+
     func database() async throws -> PostgresConnection {
         try await PostgresConnection.connect(
             PostgresConnectionParameters(host: env["PINPIPE_PG_HOST"]!, port: Int(env["PINPIPE_PG_PORT"]!)!,

@@ -5,7 +5,6 @@ import Testing
 /// Follow mode polls over one PostgreSQL connection per table for as long as it works: the server sees the same
 /// backends poll after poll, never a connection per poll (which over weeks is millions of connections).
 @Suite struct FollowConnectionTests {
-    static let tables = [("pinterest_data", "index"), ("geolocation_data", "ind"), ("user_data", "ind")]
 
     /// The local ports of the process's TCP connections to PostgreSQL, read from /proc: the process's socket
     /// inodes (its fds) matched against /proc/<pid>/net/tcp rows whose remote port is the server's.
@@ -39,10 +38,7 @@ import Testing
         let harness = try PipelineHarness("followconn")
         let suffix = "_\(harness.prefix)"
         let db = try await harness.database()
-        for (table, key) in Self.tables {
-            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table) INCLUDING ALL)")
-            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < 50")
-        }
+        try await harness.copySampleTables(db, suffix: suffix, keysBelow: 50)
         try harness.writeConfig(mode: "follow", roles: "produce", tableSuffix: suffix)  // poll_interval: 1s
         let running = try harness.start(["run", "--config", harness.configPath])
         try await running.waitForLog("Snapshot of table read")
@@ -51,7 +47,7 @@ import Testing
         let serverPort = try #require(Int(harness.env["PINPIPE_PG_PORT"] ?? ""))
         let first = Self.postgresConnections(pid: pid, serverPort: serverPort)
         // New rows between polls, so the polls do read; then at least five more polls.
-        for (table, key) in Self.tables {
+        for (table, key) in PipelineHarness.sampleTables {
             try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" BETWEEN 50 AND 59")
         }
         try await running.waitForLog("Follow: new rows produced")
@@ -62,7 +58,7 @@ import Testing
         #expect(status == 0, "\(running.output.suffix(3000))")
         #expect(first.count == 3, "one connection per table (local ports): \(first)")
         #expect(later == first, "the polls opened new connections: \(first) then \(later)")
-        for (table, _) in Self.tables { try await db.execute("DROP TABLE \(table)\(suffix)") }
+        try await harness.dropSampleTables(db, suffix: suffix)
         await db.close()
     }
 }

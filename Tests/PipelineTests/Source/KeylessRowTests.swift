@@ -14,11 +14,7 @@ import TestSupport
         let harness = try PipelineHarness("keyless")
         let suffix = "_\(harness.prefix)"
         let db = try await harness.database()
-        for (table, key) in [("pinterest_data", "index"), ("geolocation_data", "ind"), ("user_data", "ind")] {
-            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table))")
-            try await db.execute("ALTER TABLE \(table)\(suffix) ALTER COLUMN \"\(key)\" DROP NOT NULL")
-            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < 300")
-        }
+        try await harness.copySampleTables(db, suffix: suffix, keysBelow: 300, nullableKeys: true)
         try await db.execute("UPDATE pinterest_data\(suffix) SET \"index\" = NULL WHERE \"index\" % 3 = 0")
         let counts = try await db.query(
             "SELECT count(*), count(*) FILTER (WHERE \"index\" IS NULL) FROM pinterest_data\(suffix)")
@@ -46,9 +42,7 @@ import TestSupport
         #expect(records.filter { $0.hasPrefix("[] ") }.count == keyless)
         let header = "pinpipe.table=pinterest_data\(suffix)"
         #expect(records.filter { $0.hasSuffix(header) }.count == (tableHeader ? total : 0), "\(records.prefix(3))")
-        for table in ["pinterest_data", "geolocation_data", "user_data"] {
-            try await db.execute("DROP TABLE \(table)\(suffix)")
-        }
+        try await harness.dropSampleTables(db, suffix: suffix)
         await db.close()
     }
 

@@ -10,10 +10,7 @@ import TestSupport
         let harness = try PipelineHarness("bigrow")
         let suffix = "_\(harness.prefix)"
         let db = try await harness.database()
-        for (table, key) in [("pinterest_data", "index"), ("geolocation_data", "ind"), ("user_data", "ind")] {
-            try await db.execute("CREATE TABLE \(table)\(suffix) (LIKE \(table) INCLUDING ALL)")
-            try await db.execute("INSERT INTO \(table)\(suffix) SELECT * FROM \(table) WHERE \"\(key)\" < 300")
-        }
+        try await harness.copySampleTables(db, suffix: suffix, keysBelow: 300)
         let keys = try await db.query("SELECT \"index\" FROM pinterest_data\(suffix) ORDER BY 1")
         let allKeys = Set((0..<keys.count).compactMap { keys.string(row: $0, column: 0) })
         let big = try #require(try await db.query(
@@ -42,9 +39,7 @@ import TestSupport
         #expect(second.status == 0, "\(second.output.suffix(3000))")
         let after = try keyCounts(topic: "\(harness.prefix).pin")
         #expect(Set(after.keys) == allKeys, "missing: \(allKeys.subtracting(after.keys).sorted().prefix(10))")
-        for (table, _) in [("pinterest_data", ""), ("geolocation_data", ""), ("user_data", "")] {
-            try await db.execute("DROP TABLE \(table)\(suffix)")
-        }
+        try await harness.dropSampleTables(db, suffix: suffix)
         await db.close()
     }
 
