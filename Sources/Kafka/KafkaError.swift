@@ -80,6 +80,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// timed-out transaction): abort, then produce the transaction's rows again.
     public var requiresAbort: Bool = false
 
+    /// The record was purged from the producer's queue (an abort's or a shutdown's own doing), not refused by
+    /// the broker: no reason to abort a transaction over it.
+    public var isPurge: Bool { code == .purgeQueue || code == .purgeInFlight }
+
     /// Another instance with the same `transactional.id` took over (or the broker fenced this one's epoch).
     public var isFenced: Bool {
         code == .fenced || code == .producerFenced || code == .invalidProducerEpoch

@@ -122,7 +122,7 @@ extension SourceProducer {
         -> @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     {
         { result in
-            if case .failure(let error) = result, error.code != .purgeQueue, error.code != .purgeInFlight {
+            if case .failure(let error) = result, !error.isPurge {
                 transactions.poison()
             }
         }
@@ -199,6 +199,6 @@ final class TransactionalDeliveries: KafkaDeliveryReceiver {
             acknowledged.increment()
             return
         }
-        if error.code != .purgeQueue, error.code != .purgeInFlight { transactions.poison() }
+        if !error.isPurge { transactions.poison() }
     }
 }

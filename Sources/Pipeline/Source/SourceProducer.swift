@@ -309,14 +309,9 @@ public final class SourceProducer: Sendable {
             if case .success = result { acknowledged.increment() }
             onDelivery(result)
         }
-        if producer.isWindowFull {
-            try await liveness.whileWaiting { () async throws(KafkaError) in
-                try await producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers,
-                                           onDelivery: callback)
-            }
-        } else {
+        try await waitingForRoom { () async throws(KafkaError) in
             try await producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers,
-                                           onDelivery: callback)
+                                       onDelivery: callback)
         }
     }
 
@@ -324,12 +319,18 @@ public final class SourceProducer: Sendable {
     func produceRow(route: KafkaDeliveryRoute, token: Int, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader])
         async throws(KafkaError)
     {
-        if producer.isWindowFull {
-            try await liveness.whileWaiting { () async throws(KafkaError) in
-                try await producer.produce(route: route, token: token, key: key, value: value, headers: headers)
-            }
-        } else {
+        try await waitingForRoom { () async throws(KafkaError) in
             try await producer.produce(route: route, token: token, key: key, value: value, headers: headers)
+        }
+    }
+
+    /// Enqueues one record; when the in-flight window is full that waits for acknowledgements (a slow or absent
+    /// broker), which beats the heartbeat as an outage rather than looking like a hang.
+    private func waitingForRoom(_ enqueue: () async throws(KafkaError) -> Void) async throws(KafkaError) {
+        if producer.isWindowFull {
+            try await liveness.whileWaiting(enqueue)
+        } else {
+            try await enqueue()
         }
     }
 

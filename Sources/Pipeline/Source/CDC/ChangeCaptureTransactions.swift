@@ -109,7 +109,7 @@ final class ChangeCaptureTransactions: Sendable {
     /// The delivery callback of a record of the open transaction: a failure means it must abort (purges are the
     /// abort's own doing).
     func delivered(_ result: Result<KafkaDeliveryReport, KafkaError>) {
-        if case .failure(let error) = result, error.code != .purgeQueue, error.code != .purgeInFlight {
+        if case .failure(let error) = result, !error.isPurge {
             state.withLock { $0.failure = $0.failure ?? error }
         }
     }
