@@ -291,10 +291,11 @@ def main():
         if int(recorded) != len(posts):
             failures.append(f"metrics: pinpipe_rest_records_total is {recorded}, {len(posts)} records were posted")
 
-        # 6. SIGTERM while 8 clients post: every 200 reply's record is in Kafka with its value, and pinpipe
+        # 6. SIGTERM while 8 clients post: every 200 reply's record is in Kafka with its value, once; no record
+        #    whose request got no reply is in Kafka (its client would send it again: a duplicate); and pinpipe
         #    stops cleanly (stops accepting, answers what it accepted, flushes the producer).
         stop = threading.Event()
-        acked, refused = [], collections.Counter()
+        acked, refused, unanswered = [], collections.Counter(), []
 
         def poster(number):
             session, k = requests.Session(), 0
@@ -306,6 +307,7 @@ def main():
                                      data=json.dumps({"records": [{"value": row}]}), timeout=30)
                 except requests.RequestException as error:
                     refused[type(error).__name__] += 1
+                    unanswered.append(row)
                     time.sleep(0.05)
                     continue
                 entry = r.json()["offsets"][0] if r.status_code == 200 else None
@@ -330,9 +332,25 @@ def main():
             thread.join()
         stored = kcat_records(bootstrap, f"{prefix}.user")
         lost = [a for a in acked if (a[0], a[1]) not in stored or json.loads(stored[(a[0], a[1])]) != a[2]]
+        drained_rows = collections.Counter()
+        for value in stored.values():
+            try:
+                row = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and "drain" in row:
+                drained_rows[(row["drain"], row["k"])] += 1
+        doubled = [key for key, count in drained_rows.items() if count > 1]
+        produced_unanswered = [r for r in unanswered if (r["drain"], r["k"]) in drained_rows]
         print(f"-- SIGTERM under load (8 clients): {len(acked)} POSTs answered 200, then pinpipe exited "
               f"{daemon.returncode} after {drained_in:.1f} s; after it: {dict(refused)}; "
-              f"answered records missing in Kafka: {len(lost)}")
+              f"answered records missing in Kafka: {len(lost)}; records in Kafka whose request got no reply: "
+              f"{len(produced_unanswered)} of {len(unanswered)}; records stored twice: {len(doubled)}")
+        if produced_unanswered:
+            failures.append(f"drain: {len(produced_unanswered)} records are in Kafka although their request got no "
+                            f"reply (a client would send them again), e.g. {produced_unanswered[:3]}")
+        if doubled:
+            failures.append(f"drain: {len(doubled)} records are in Kafka twice, e.g. {doubled[:3]}")
         if lost:
             failures.append(f"drain: {len(lost)} records answered 200 are not in Kafka, e.g. {lost[:3]}")
         if not acked:
