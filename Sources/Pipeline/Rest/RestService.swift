@@ -75,7 +75,8 @@ final class RestService: Sendable {
             }
             if await liveness.sleep(for: liveness.tick, or: shutdown) { break }
         }
-        await stop()
+        // The drain waits for acknowledgements (up to the produce timeout, with Kafka away): waiting, not hung.
+        await liveness.whileWaiting { await stop() }
     }
 
     /// Drains the listener: no new connection, idle ones closed, and each request in progress answered once its

@@ -7,6 +7,7 @@ import NIOHTTP1
 @testable import Pipeline
 import PipelineConfig
 import Synchronization
+import Systemd
 import Testing
 
 /// The endpoint on a real socket with a real producer against librdkafka's mock cluster: records arrive at the
@@ -170,6 +171,33 @@ import Testing
                 "in progress at the stop: \(inProgressAtStop.map { ($0.value, $0.status) })")
         #expect(produced.count == answered.count)
         #expect(try #require(stopTook) < .seconds(3), "the stop waited \(stopTook!): its bound, not the replies")
+        await running.producer.shutdown(timeout: .seconds(5))
+    }
+
+    /// A drain that waits for a slow broker's acknowledgement is waiting, not hung: the `rest` actor keeps beating
+    /// (else the watchdog would report it, and stop pinging, while it does exactly its job), and the request in
+    /// progress is answered.
+    @Test func theDrainBeatsWhileItWaitsForAcknowledgements() async throws {
+        let running = try await Self.start()
+        running.cluster.setBrokerRoundTripTime(1, .seconds(3))
+        let heartbeats = Heartbeats()
+        let served = Task { try await running.service.run(until: running.shutdown, heartbeats: heartbeats) }
+        let reply = Task {
+            try await Self.post(running.base + "/topics/\(running.topic)", ByteBuffer(string: #"{"records":[{"value":{"slow":1}}]}"#))
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while running.service.proxy.inFlight == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try #require(running.service.proxy.inFlight > 0, "the request never reached the producer")
+        running.shutdown.trigger()
+        try await Task.sleep(for: .milliseconds(200))  // the loop notices the shutdown and starts the drain
+        let before = heartbeats.beatCount("rest")
+        try await Task.sleep(for: .milliseconds(1_500))
+        let during = heartbeats.beatCount("rest")
+        #expect(running.service.proxy.inFlight > 0, "the acknowledgement came early: the drain was not measured")
+        #expect(during > before, "no beat during the drain (\(before) -> \(during))")
+        #expect(try await reply.value.status == 200)
+        try await served.value
+        #expect(heartbeats.names.isEmpty, "the rest actor unregisters once drained")
         await running.producer.shutdown(timeout: .seconds(5))
     }
 
