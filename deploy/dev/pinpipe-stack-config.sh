@@ -6,7 +6,8 @@
 # Environment: PINPIPE_CONFIG_STATE_DIR (state directory), PINPIPE_CONFIG_GROUP (consumer group),
 # PINPIPE_CONFIG_ROLES (default "produce, sink"), PINPIPE_CONFIG_MAX_AGE (batch age, default 5s),
 # PINPIPE_CONFIG_MAX_RECORDS (default 5000), PINPIPE_CONFIG_CREDENTIALS (db_creds.yaml path),
-# PINPIPE_CONFIG_FETCH_SIZE, PINPIPE_CONFIG_TABLE_HEADER (true/false, default false),
+# PINPIPE_CONFIG_FETCH_SIZE, PINPIPE_CONFIG_TABLE_HEADER (true/false; the key is left out when unset, so that
+# the builds deploy/bench compares as "before" read the file),
 # PINPIPE_CONFIG_S3_ENDPOINT (e.g. through a fault proxy),
 # PINPIPE_CONFIG_TABLE_SUFFIX (read pinterest_data<suffix>, ... instead of the stack's tables),
 # PINPIPE_CONFIG_EXACTLY_ONCE (true/false; default false, unlike pinpipe's: Debian's mock broker accepts
@@ -43,8 +44,8 @@ source:
   sslmode: disable
   poll_interval: 1s
   fetch_size: ${PINPIPE_CONFIG_FETCH_SIZE:-5000}
-  table_header: ${PINPIPE_CONFIG_TABLE_HEADER:-false}
-  tables:
+${PINPIPE_CONFIG_TABLE_HEADER:+  table_header: $PINPIPE_CONFIG_TABLE_HEADER
+}  tables:
     pin: {table: "pinterest_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: index}
     geo: {table: "geolocation_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
     user: {table: "user_data${PINPIPE_CONFIG_TABLE_SUFFIX:-}", key: ind}
