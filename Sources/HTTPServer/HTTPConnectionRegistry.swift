@@ -13,9 +13,10 @@ struct HTTPConnectionRegistry<Handle> {
     var count: Int { connections.count }
     var busyCount: Int { connections.values.filter(\.busy).count }
 
-    /// A connection was accepted: its id, or nil when draining (close it without reading).
-    mutating func open(_ handle: Handle) -> Int? {
-        guard !isDraining else { return nil }
+    /// A connection was accepted: its id, or nil when draining or when `limit` connections are open already
+    /// (close it without reading).
+    mutating func open(_ handle: Handle, limit: Int = .max) -> Int? {
+        guard !isDraining, connections.count < limit else { return nil }
         nextID += 1
         connections[nextID] = (handle, false)
         return nextID

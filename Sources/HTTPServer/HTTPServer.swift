@@ -18,7 +18,6 @@ public final class HTTPServer: Service {
     private let router: HTTPRouter
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
-    private let connections = Atomic<Int>(0)
     private let state = Mutex<(registry: HTTPConnectionRegistry<any Channel>, listener: (any Channel)?)>(
         (HTTPConnectionRegistry(), nil))
 
@@ -69,15 +68,16 @@ public final class HTTPServer: Service {
                 do {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
-                            if connections.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
-                                connections.subtract(1, ordering: .relaxed)
-                                connection.channel.close(promise: nil)
+                            // One lock decides both: none while draining, at most maxConnections at once.
+                            guard let id = state.withLock({
+                                $0.registry.open(connection.channel, limit: configuration.maxConnections)
+                            }) else {
+                                // Closed through the wrapper: dropping it with its writer unfinished traps in NIO
+                                // (a client over the limit would have stopped the process).
+                                group.addTask { try? await connection.executeThenClose { _, _ in } }
                                 continue
                             }
-                            group.addTask {
-                                defer { self.connections.subtract(1, ordering: .relaxed) }
-                                await self.serve(connection)
-                            }
+                            group.addTask { await self.serve(connection, id: id) }
                         }
                     }
                 } catch where isDraining {
@@ -104,11 +104,7 @@ public final class HTTPServer: Service {
     }
 
     /// Answers the requests of one connection until it closes, asks to close, or its deadline closes it.
-    private func serve(_ connection: Connection) async {
-        guard let id = state.withLock({ $0.registry.open(connection.channel) }) else {
-            connection.channel.close(promise: nil)  // accepted just as the drain began
-            return
-        }
+    private func serve(_ connection: Connection, id: Int) async {
         defer { state.withLock { $0.registry.close(id) } }
         let claim = { self.state.withLock { $0.registry.beginRequest(id) } }
         do {

@@ -67,6 +67,30 @@ import Testing
         #expect(ended, "run() did not return within 10 s of the drain's last reply")
     }
 
+    /// `maxConnections` on a real socket: with one slot taken by an idle client, the next is closed unanswered,
+    /// and once the first leaves its slot serves again.
+    @Test func aConnectionBeyondTheLimitIsClosedAtOnce() async throws {
+        var router = HTTPRouter()
+        router.on(.GET, "/hello") { _ in HTTPResponse(contentType: "text/plain", body: "hello\n") }
+        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
+        let server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxConnections: 1),
+                                router: router, logger: Logger(label: "test.http.limit")) { bound.yield($0.port ?? 0) }
+        let run = Task { try await server.run() }
+        defer { run.cancel() }
+        var portIterator = ports.makeAsyncIterator()
+        let port = try #require(await portIterator.next())
+        var holder: RawConnection? = try await RawConnection(port: port)
+        try await Task.sleep(for: .milliseconds(200))  // the server has registered it
+        let refused = try await RawClient.sendAndWaitForClose(port: port, bytes: "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                              limit: .seconds(5))
+        #expect(refused, "a second connection was kept although the limit is 1")
+        holder = nil  // closes it
+        _ = holder
+        try await Task.sleep(for: .milliseconds(300))
+        let reply = try await RawClient.exchange(port: port, bytes: "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "got: \(reply)")
+    }
+
     @Test func theRegistryAnswersOrNeverStartsARequest() throws {
         var registry = HTTPConnectionRegistry<String>()
         let idle = try #require(registry.open("idle") as Int?)
@@ -86,6 +110,17 @@ import Testing
         #expect(registry.replyCloses(busy))
         let closesAfter = registry.endRequest(busy)
         #expect(closesAfter && registry.count == 0)
+    }
+
+    @Test func atMostTheLimitOfConnectionsIsOpen() throws {
+        var registry = HTTPConnectionRegistry<Int>()
+        let first = registry.open(1, limit: 2)
+        let second = registry.open(2, limit: 2)
+        let third = registry.open(3, limit: 2)
+        #expect(first != nil && second != nil && third == nil)
+        registry.close(try #require(first))
+        let again = registry.open(4, limit: 2)
+        #expect(again != nil, "a closed connection frees its slot")
     }
 
     @Test func withoutADrainAKeptAliveConnectionServesTheNextRequest() throws {
