@@ -179,7 +179,7 @@ import Testing
     /// progress is answered.
     @Test func theDrainBeatsWhileItWaitsForAcknowledgements() async throws {
         let running = try await Self.start()
-        running.cluster.setBrokerRoundTripTime(1, .seconds(3))
+        running.cluster.setBrokerRoundTripTime(1, .seconds(6))  // ample: sleeps overshoot under a loaded parallel run
         let heartbeats = Heartbeats()
         let served = Task { try await running.service.run(until: running.shutdown, heartbeats: heartbeats) }
         let reply = Task {
