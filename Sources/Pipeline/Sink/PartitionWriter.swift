@@ -80,6 +80,9 @@ final class PartitionWriter: Sendable {
     /// Body bytes of the open batch.
     var openBytes: Int { state.withLock { $0.batcher.openBytes } }
 
+    /// Batches opened in the body of an earlier one (see `PartitionBatcher.spare`).
+    var bodiesReused: Int { state.withLock { $0.batcher.sparesReused } }
+
     /// Seals everything and waits until every batch is stored and committed (shutdown, end of input).
     func drain() async {
         while true {
@@ -93,16 +96,17 @@ final class PartitionWriter: Sendable {
     /// The partition was taken away: drop what is not uploaded yet. Returns, when an upload is in progress, a
     /// wait for it to settle (it may still commit, which the group allows before the revocation completes).
     func revoke() -> (@Sendable () async -> Void)? {
-        let (uploading, waiters, open, sealed) = state.withLock { state in
+        let (uploading, waiters, open, sealed, spare) = state.withLock { state in
             state.revoked = true
             let waiters = state.waiters
             state.waiters = []
             let open = state.batcher.openBytes
             let sealed = state.batcher.sealedBytes
+            let spare = state.batcher.spareBytes
             _ = state.batcher.abandon()
-            return (state.uploading, waiters, open, sealed)
+            return (state.uploading, waiters, open, sealed, spare)
         }
-        context.budget.adjust(open: -open, sealed: -sealed)
+        context.budget.adjust(open: -open, sealed: -sealed, spare: -spare)
         waiters.forEach { $0.resume() }
         guard uploading else { return nil }
         return { await self.waitUntil { !$0.uploading } }
@@ -112,21 +116,31 @@ final class PartitionWriter: Sendable {
 
     /// Applies `change` to the batcher (unless revoked) and reports the change of held bytes to the budget.
     private func mutate(_ change: (inout PartitionBatcher) -> [PartitionBatcher.Action]) -> [PartitionBatcher.Action] {
-        let (actions, open, sealed) = state.withLock { state -> ([PartitionBatcher.Action], Int, Int) in
-            guard !state.revoked else { return ([], 0, 0) }
-            let open = state.batcher.openBytes
-            let sealed = state.batcher.sealedBytes
+        let (actions, open, sealed, spare) = state.withLock { state -> ([PartitionBatcher.Action], Int, Int, Int) in
+            guard !state.revoked else { return ([], 0, 0, 0) }
+            let (open, sealed, spare) = (state.batcher.openBytes, state.batcher.sealedBytes, state.batcher.spareBytes)
             let actions = change(&state.batcher)
-            return (actions, state.batcher.openBytes - open, state.batcher.sealedBytes - sealed)
+            return (actions, state.batcher.openBytes - open, state.batcher.sealedBytes - sealed,
+                    state.batcher.spareBytes - spare)
         }
-        context.budget.adjust(open: open, sealed: sealed)
+        context.budget.adjust(open: open, sealed: sealed, spare: spare)
         return actions
+    }
+
+    /// Lets the spare body go, for the memory it holds.
+    func dropSpare() {
+        _ = mutate { batcher in
+            batcher.dropSpare()
+            return []
+        }
     }
 
     private func perform(_ actions: [PartitionBatcher.Action]) {
         for case .upload(let batch) in actions {
             state.withLock { $0.uploading = true }
-            if !context.uploadChains.start({ await self.uploadChain(first: batch) }) {
+            // Handed over, not captured: a closure holding the batch would keep its body alive after the upload.
+            let first = Mutex<SealedBatch?>(batch)
+            if !context.uploadChains.start({ await self.uploadChain(first: first.withLock { $0.take()! }) }) {
                 // The sink has finished: nothing will upload this batch (its records are re-read from the commit).
                 notifyWaiters(uploadEnded: true)
             }
@@ -134,13 +148,20 @@ final class PartitionWriter: Sendable {
     }
 
     /// Stores and commits batches one after the other until none is queued.
-    private func uploadChain(first: SealedBatch) async {
-        var next: SealedBatch? = first
-        while let batch = next {
-            let stored = await context.store(batch, partition: partition) { self.isRevoked }
-            if !stored { break }
+    private func uploadChain(first: consuming SealedBatch) async {
+        var next: SealedBatch? = consume first
+        while next != nil {
+            let stored = await context.store(next!, partition: partition) { self.isRevoked }
+            // Let go of the body before the budget counts its bytes free: held longer, it stayed allocated while
+            // the sink already filled new batches in their place (peak RSS 7 MB above what the budget allowed),
+            // and the batcher could not keep it for the next batch.
             next = nil
-            let actions = mutate { $0.uploadFinished().actions }
+            if !stored { break }
+            // The stored body stays as the next batch's storage when the budget has room for it.
+            let actions = mutate { batcher in
+                let keep = batcher.spare == nil && context.budget.hasRoom(for: batcher.inFlight?.body.readableBytes ?? 0)
+                return batcher.uploadFinished(keepingBody: keep).actions
+            }
             notifyWaiters()
             for case .upload(let following) in actions { next = following }
         }

@@ -71,6 +71,9 @@ public final class S3Sink: Sendable {
     /// The most bytes the batches held at once.
     public var memoryPeak: Int { context.budget.peak }
 
+    /// Batches that were written into the storage of a stored one instead of fresh memory.
+    public var bodiesReused: Int { writers.withLock { $0.values.reduce(0) { $0 + $1.bodiesReused } } }
+
     /// The first error that stopped the sink for good (403, missing bucket, …).
     public var fatalError: (any Error)? { context.fatalError }
 
@@ -134,7 +137,7 @@ public final class S3Sink: Sendable {
         // it), handling input (encoding, and the memory wait: uploads could not keep up), the final drain.
         context.logger.info("Sink finished", metadata: [
             "sink.input_wait_seconds": "\(inputWait)", "sink.handle_seconds": "\(handling)",
-            "sink.drain_seconds": "\(drain)",
+            "sink.drain_seconds": "\(drain)", "memory.bodies_reused": "\(bodiesReused)",
             "memory.peak_bytes": "\(context.budget.peak)", "memory.limit_bytes": "\(context.budget.limit)",
             "memory.wait_seconds": "\(memoryWait.withLock { $0 })",
         ])
@@ -231,6 +234,10 @@ public final class S3Sink: Sendable {
         guard budget.isOverLimit else { return }
         let started = ContinuousClock.now
         defer { memoryWait.withLock { $0 += ContinuousClock.now - started } }
+        if budget.usage.spare > 0 {
+            // Spare bodies go first: they hold memory, but no records.
+            for writer in writers.withLock({ Array($0.values) }) { writer.dropSpare() }
+        }
         while budget.isOverLimit, context.fatalError == nil, !Task.isCancelled {
             let seen = budget.generation
             if budget.usage.sealed < budget.limit / 2 {

@@ -42,7 +42,7 @@ final class SinkContext: Sendable {
         stats.gauge(MetricName.memoryLimit).record(settings.memoryLimit)
         stats.observe("sink.memory") { [stats] in
             let usage = budget.usage
-            stats.gauge(MetricName.memory).record(usage.open + usage.sealed)
+            stats.gauge(MetricName.memory).record(usage.open + usage.sealed + usage.spare)
         }
     }
 

@@ -37,6 +37,41 @@ import Testing
         #expect(batcher.isIdle && batcher.sealedBytes == 0)
     }
 
+    @Test func theStoredBodyBecomesTheSpareAndTheNextBatchWritesIntoIt() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 2, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        _ = batcher.append(offset: 0, value: bytes("{\"a\":1}"), now: start)
+        _ = batcher.append(offset: 1, value: bytes("{}"), now: start)  // 11 bytes in a 16-byte storage
+        let storage = batcher.inFlight?.body.withVeryUnsafeBytes { $0.baseAddress }
+        // Not kept when the writer has no room for it.
+        var refused = batcher
+        #expect(refused.uploadFinished(keepingBody: false).released == 11)
+        #expect(refused.spare == nil && refused.spareBytes == 0)
+        refused = PartitionBatcher(limits: batcher.limits)
+        #expect(batcher.uploadFinished(keepingBody: true).released == 11)
+        #expect(batcher.spareBytes == 11 && batcher.spare?.readableBytes == 0 && batcher.sparesKept == 1)
+        #expect(batcher.isIdle)
+        _ = batcher.append(offset: 2, value: bytes("{}"), now: start)
+        #expect(batcher.spare == nil && batcher.spareBytes == 0 && batcher.sparesReused == 1)
+        #expect(batcher.open?.body.withVeryUnsafeBytes { $0.baseAddress } == storage)
+        #expect(batcher.openBytes == 3)
+        #expect(batcher.append(offset: 3, value: bytes("{}"), now: start).count == 1)
+        #expect(batcher.uploadFinished(keepingBody: true).released == 6)
+        #expect(batcher.spare == nil && batcher.spareBytes == 0)  // 6 bytes of a 16-byte storage: mostly unused
+        // The spare's bytes count until it is dropped: by a revocation, by the sink or by an idle partition.
+        for offset in Int64(4)...5 { _ = batcher.append(offset: offset, value: bytes("{\"b\":\"0123456789\"}"), now: start) }
+        #expect(batcher.uploadFinished(keepingBody: true).released == 38)
+        #expect(batcher.spareBytes == 38)
+        #expect(batcher.abandon() == 38 && batcher.spareBytes == 0 && batcher.spare == nil)
+        for offset in Int64(6)...7 { _ = batcher.append(offset: offset, value: bytes("{\"b\":\"0123456789\"}"), now: start) }
+        #expect(batcher.uploadFinished(keepingBody: true).released == 38)
+        #expect(batcher.spareBytes == 38)
+        batcher.dropSpare()
+        #expect(batcher.spareBytes == 0 && batcher.spare == nil)
+        for offset in Int64(8)...9 { _ = batcher.append(offset: offset, value: bytes("{\"b\":\"0123456789\"}"), now: start) }
+        #expect(batcher.uploadFinished(keepingBody: true).released == 38)
+        #expect(batcher.tick(now: start).isEmpty && batcher.spareBytes == 0 && batcher.spare == nil)
+    }
+
     @Test func memoryRollAndAbandonReportTheBytesHeld() {
         var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 100, maxBytes: 1 << 20, maxAge: .seconds(60)))
         _ = batcher.append(offset: 0, value: bytes("{\"a\":1}"), now: start)

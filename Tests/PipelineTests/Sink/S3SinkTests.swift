@@ -267,6 +267,52 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
         #expect(puts == (0..<10).map { "put topics/p.pin/partition=0/p.pin+0+\(String(format: "%010d", 2 * $0)).json" })
     }
 
+    @Test func aStoredBodyIsTheNextBatchsStorageAndItsBytesStayIntact() async throws {
+        // The store copies the body and keeps no reference, as the S3 client does once a PUT returned: the next
+        // batch of the partition then writes into the same storage (no fresh pages), and every object still
+        // holds exactly its own records, although the storage was overwritten afterwards.
+        let store = MemoryStore { _ in try? await Task.sleep(for: .milliseconds(1)) }
+        let committer = MemoryCommitter(store: store)
+        let sink = makeSink(store, committer, MemoryDeadLetters(),
+                            limits: BatchLimits(maxRecords: 10, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        let inputs = (Int64(0)..<20).map { round in
+            SinkInput(messages: (0..<10).map { message(0, 10 * round + Int64($0), "{\"n\":\(10 * round + Int64($0))}") },
+                      epoch: 0)
+        }
+        try await sink.run(input: AsyncStream { continuation in
+            Task {
+                for input in inputs {
+                    continuation.yield(input)
+                    try? await Task.sleep(for: .milliseconds(5))  // the previous upload finishes first
+                }
+                continuation.finish()
+            }
+        })
+        #expect(sink.bodiesReused > 5)
+        let objects = store.objects.withLock { $0 }
+        #expect(objects.count == 20)
+        for round in 0..<20 {
+            let key = "topics/p.pin/partition=0/p.pin+0+\(String(format: "%010d", 10 * round)).json"
+            let expected = (0..<10).map { "{\"n\":\(10 * round + $0)}\n" }.joined()
+            #expect(objects[key].map { String(decoding: $0.body, as: UTF8.self) } == expected, "\(key)")
+        }
+        #expect(committer.committed.withLock { $0.values.sorted() } == [200])
+    }
+
+    @Test func aBodyStillReferencedElsewhereIsNotReused() {
+        var batcher = PartitionBatcher(limits: BatchLimits(maxRecords: 2, maxBytes: 1 << 20, maxAge: .seconds(60)))
+        _ = batcher.append(offset: 0, value: Array("{\"a\":1}".utf8), now: .init(offset: .zero))
+        let sealed = batcher.append(offset: 1, value: Array("{\"a\":2}".utf8), now: .init(offset: .zero))
+        guard case .upload(let batch)? = sealed.first else {
+            Issue.record("expected an upload")
+            return
+        }
+        // `batch` still holds the body (an uploader that did not let go): clearing it would allocate afresh.
+        #expect(batcher.uploadFinished(keepingBody: true).released == 16)
+        #expect(batcher.spare == nil && batcher.spareBytes == 0)
+        #expect(String(decoding: batch.body.readableBytesView, as: UTF8.self) == "{\"a\":1}\n{\"a\":2}\n")
+    }
+
     @Test func theMemoryLimitBoundsWhatBatchesHold() async throws {
         let store = MemoryStore { _ in try? await Task.sleep(for: .milliseconds(2)) }
         let committer = MemoryCommitter(store: store)
