@@ -12,7 +12,7 @@ final class ConsumerCallbackState: Sendable {
     /// After `restartFetching` re-assigned the partitions: per partition, the next offset `poll` may return.
     /// Records fetched before the re-assignment may still be queued and are fetched again after it; whatever
     /// lies below this mark was returned already and is dropped. Empty until a restart; cleared by rebalances.
-    let nextExpected = Mutex<[KafkaTopicPartition: Int64]>([:])
+    let nextExpected = Mutex(DuplicateFilter())
     /// Since when this member waits for the group to hand it an assignment (subscribed or revoked, and no
     /// assignment callback since); nil once it has one (possibly empty: more members than partitions).
     let waitingSince = Mutex<ContinuousClock.Instant?>(.now)
@@ -51,12 +51,12 @@ final class ConsumerCallbackState: Sendable {
             pendingStarts.withLock { $0 = PendingStarts() }
             ends.withLock { $0.removeAll() }
             offsetResets.withLock { $0.removeAll() }
-            nextExpected.withLock { $0.removeAll() }
+            nextExpected.withLock { $0.remove(nil) }
             return
         }
         let gone = Set(partitions)
         pendingStarts.withLock { $0.partitions.subtract(gone) }
-        nextExpected.withLock { marks in for partition in gone { marks[partition] = nil } }
+        nextExpected.withLock { $0.remove(gone) }
         ends.withLock { ends in for partition in gone { ends[partition] = nil } }
         offsetResets.withLock { $0.removeAll { gone.contains($0.partition) } }
     }

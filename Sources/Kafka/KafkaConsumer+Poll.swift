@@ -32,8 +32,8 @@ extension KafkaConsumer {
         let deduplicating = !state.nextExpected.withLock { $0.isEmpty }
         var fresh: [KafkaTopicPartition] = []
         defer { startFresh(rk, fresh, state: state, logger: logger) }
+        defer { if deduplicating { state.nextExpected.withLock { $0.endRun() } } }  // before the start above
         var topicCache = TopicIndexCache()
-        var dedupTopic: (handle: OpaquePointer?, name: String) = (nil, "")  // the last record's topic, by handle
         let deadline = ContinuousClock.now + timeout
         // A deferred revocation (in the rebalance callback, inside rd_kafka_consumer_poll) ends the poll: the
         // records before it are handed over first, and nothing of its partitions after it.
@@ -62,15 +62,12 @@ extension KafkaConsumer {
             }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 if deduplicating, let rkt = message.pointee.rkt {
-                    if dedupTopic.handle != rkt { dedupTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
-                    let partition = KafkaTopicPartition(topic: dedupTopic.name, partition: message.pointee.partition)
-                    let offset = message.pointee.offset
-                    // One hash per record (the filter stays on until the next rebalance, for every record).
-                    let repeated = state.nextExpected.withLock { marks -> Bool in
-                        guard let index = marks.index(forKey: partition) else { return false }
-                        if offset < marks.values[index] { return true }
-                        marks.values[index] = offset + 1
-                        return false
+                    // The filter stays on until the next rebalance, for every record: one lookup per run.
+                    let (partition, offset) = (message.pointee.partition, message.pointee.offset)
+                    let repeated = state.nextExpected.withLock {
+                        $0.isRepeat(handle: rkt, partition: partition, offset: offset) {
+                            String(cString: rd_kafka_topic_name(rkt))
+                        }
                     }
                     if repeated { continue }
                 }
@@ -198,7 +195,7 @@ extension KafkaConsumer {
         // Right after an earlier restart, a partition has no position until a record of it is returned; the
         // earlier restart's mark (kept up to date by the polls since) is where it stands. The committed offset
         // would be behind the records returned already (the sink commits after storing).
-        let previousMarks = state.nextExpected.withLock { $0 }
+        let previousMarks = state.nextExpected.withLock { $0.current() }
         // Without a position or mark, and the partitions to start "at the log start": their committed offset
         // first (a reset may also mean librdkafka's own lookup failed).
         let unknown = elements.filter { element in
@@ -228,7 +225,7 @@ extension KafkaConsumer {
             current.pointee.elems[index].offset = start
             marks[element.partition] = start
         }
-        state.nextExpected.withLock { $0 = marks }
+        state.nextExpected.withLock { $0.replace(with: marks) }
         err = rd_kafka_assign(rk, current)
         if err == RD_KAFKA_RESP_ERR_NO_ERROR { forgetEnds(of: targets.keys, state: state) }
         return err
