@@ -159,7 +159,7 @@ final class PartitionWriter: Sendable {
             if !stored { break }
             // The stored body stays as the next batch's storage when the budget has room for it.
             let actions = mutate { batcher in
-                let keep = batcher.spare == nil && context.budget.hasRoom(for: batcher.inFlight?.body.readableBytes ?? 0)
+                let keep = context.budget.hasRoom(for: batcher.inFlight?.body.readableBytes ?? 0)
                 return batcher.uploadFinished(keepingBody: keep).actions
             }
             notifyWaiters()
