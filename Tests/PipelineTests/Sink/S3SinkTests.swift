@@ -284,20 +284,20 @@ final class MemoryDeadLetters: DeadLetterWriter, Sendable {
             Task {
                 for (round, input) in inputs.enumerated() {
                     continuation.yield(input)
-                    // The batch is stored and committed before the next one opens (then a moment for the
-                    // writer to take the body back, which follows the commit), whatever the machine's load.
+                    // The batch is stored and committed before the next one opens, whatever the machine's load;
+                    // the next input follows at once (an idle partition lets its spare go at the next tick).
                     let deadline = ContinuousClock.now + .seconds(10)
                     while committer.committed.withLock({ $0[partition] ?? 0 }) < Int64(10 * (round + 1)),
                           ContinuousClock.now < deadline {
                         try? await Task.sleep(for: .milliseconds(1))
                     }
-                    try? await Task.sleep(for: .milliseconds(5))
                 }
                 continuation.finish()
             }
         })
-        // 19 batches could have used the body of the one before; an overloaded machine may miss a few.
-        #expect(sink.bodiesReused >= 10)
+        // 19 batches could have used the body of the one before; a loaded machine misses some (a tick between
+        // two inputs, or the next input ahead of the writer taking the body back). Without reuse this is 0.
+        #expect(sink.bodiesReused >= 5)
         let objects = store.objects.withLock { $0 }
         #expect(objects.count == 20)
         for round in 0..<20 {
